@@ -1,0 +1,270 @@
+package spec
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestLoadShippedSpecs(t *testing.T) {
+	files, _ := filepath.Glob("../../specs/*.yaml")
+	if len(files) < 4 {
+		t.Fatalf("found %d specs in specs/, want at least 4", len(files))
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestSeedSpec(t *testing.T) {
+	e, err := Load("../../specs/seed-llvm-riscv64.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Methods) != 5 || len(e.Cache) != 2 {
+		t.Fatalf("seed spec has %d methods and %d cache states, want 5 and 2", len(e.Methods), len(e.Cache))
+	}
+	home, _ := os.UserHomeDir()
+	if want := filepath.Join(home, "llvm-project"); e.Tree.Path != want {
+		t.Errorf("tree.path = %q, want %q (~ expanded)", e.Tree.Path, want)
+	}
+	if e.QEMU.Memory != 64<<30 || e.QEMU.CPUs != 32 || e.Workload.Timeout != 2*time.Hour {
+		t.Errorf("qemu/workload = %+v %+v", e.QEMU, e.Workload)
+	}
+	abs, _ := filepath.Abs("../../results/reference/seed-2024-10.csv")
+	if e.Reference != abs {
+		t.Errorf("reference = %q, want %q (relative to the spec file)", e.Reference, abs)
+	}
+	p := e.Methods[0].Params[0]
+	if p.Def.Name != "msize" || p.Values[0] != int64(512000) || !p.Given {
+		t.Errorf("9p msize param = %+v", p)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	e, err := Parse("min.yaml", []byte("version: 1\nname: x\ntree: {path: t}\nmethods: [ext4: {}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Guest.Arch != DefaultArch || e.Guest.Mountpoint != DefaultMountpoint || e.QEMU.CPUs != DefaultCPUs ||
+		e.QEMU.Memory != DefaultMemory || e.QEMU.Accel != DefaultAccel || e.Workload.Builtin != DefaultBuiltin ||
+		e.Workload.Timeout != DefaultTimeout || e.Repetitions != 1 || e.Order != "interleaved" ||
+		strings.Join(e.Cache, ",") != "empty,warm" {
+		t.Errorf("defaults not applied: %+v", e)
+	}
+	if !filepath.IsAbs(e.Tree.Path) || filepath.Base(e.Tree.Path) != "t" {
+		t.Errorf("tree.path = %q, want absolute path relative to the spec", e.Tree.Path)
+	}
+	if got := e.Methods[0].Params[0]; got.Given || got.Values[0] != "auto" {
+		t.Errorf("ext4 size default = %+v", got)
+	}
+}
+
+func TestSweepValues(t *testing.T) {
+	e, err := Parse("s.yaml", []byte(`version: 1
+name: s
+tree: {path: /t}
+methods:
+  - squashfs: {block_size: [4KiB, 131072, 1MiB], compression: [none, zstd]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := e.Methods[0].Params[1]
+	if !bs.Swept() || len(bs.Values) != 3 || bs.Values[0] != int64(4096) || bs.Values[2] != int64(1<<20) {
+		t.Errorf("block_size = %+v", bs)
+	}
+}
+
+// schemaMisses names the bad specs whose rule is beyond JSON Schema: YAML syntax, the
+// lower bound of a size written as a string, and gitignore rule syntax.
+var schemaMisses = map[string]bool{"memory too small": true, "bad exclude rule": true, "syntax error": true}
+
+// badSpecs are small specs with one mistake each and the exact error they must give. The
+// schema test (schemas/) checks that the JSON Schema rejects them too.
+var badSpecs = []struct {
+	name, yaml, want string
+}{
+	{"unknown top field", "version: 1\nname: x\ntree: {path: /t}\nmethods: [ext4: {}]\nrepetiton: 3\n",
+		"bad.yaml:5:1: repetiton: unknown field; expected one of cache, description, guest, methods, name, order, qemu, reference, repetitions, tree, version, workload"},
+	{"missing name", "version: 1\ntree: {path: /t}\nmethods: [ext4: {}]\n",
+		"bad.yaml:1:1: name: required field is missing"},
+	{"wrong version", "version: 2\nname: x\ntree: {path: /t}\nmethods: [ext4: {}]\n",
+		"bad.yaml:1:10: version: 2 is out of range, expected 1..1"},
+	{"msize over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - 9p: {msize: 1048576}\n",
+		"bad.yaml:5:17: methods[0].9p.msize: 1048576 is out of range 4096..512000 (9p message size; the virtio transport caps it at 512000)"},
+	{"unknown cache mode", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {cache: none}\n",
+		"bad.yaml:5:23: methods[0].virtiofs.cache: unknown value \"none\", expected one of always, auto, never"},
+	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
+		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of 9p, virtiofs, squashfs, ext4, erofs, ssh-tar, serial-tar"},
+	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",
+		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of block_size, compression, upper"},
+	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
+		"bad.yaml:5:28: methods[0].squashfs.block_size: 102400 is not a power of two"},
+	{"queue size over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {queue_size: 2048}\n",
+		"bad.yaml:5:28: methods[0].virtiofs.queue_size: 2048 is out of range 64..1024 (virtqueue size of vhost-user-fs-pci; QEMU caps it at 1024)"},
+	{"bad size", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 2 gigs}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:16: qemu.memory: \"2 gigs\" is not a size (want e.g. 512000, 128KiB, 64GiB)"},
+	{"bad duration", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: soon}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: workload.timeout: \"soon\" is not a duration (want e.g. 90s, 30m, 2h)"},
+	{"both path and synthetic", "version: 1\nname: x\ntree: {path: /t, synthetic: {files: 1, bytes: 1}}\nmethods: [ext4: {}]\n",
+		"bad.yaml:3:29: tree.synthetic: give either tree.path or tree.synthetic, not both"},
+	{"neither path nor synthetic", "version: 1\nname: x\ntree: {exclude: [.git]}\nmethods: [ext4: {}]\n",
+		"bad.yaml:3:7: tree.path: required field is missing (or give tree.synthetic)"},
+	{"bad cache state", "version: 1\nname: x\ntree: {path: /t}\ncache: [cold]\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:9: cache[0]: unknown value \"cold\", expected one of empty, warm, asis"},
+	{"repetitions zero", "version: 1\nname: x\ntree: {path: /t}\nrepetitions: 0\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:14: repetitions: 0 is out of range, expected 1..1000"},
+	{"bad order", "version: 1\nname: x\ntree: {path: /t}\norder: random\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:8: order: unknown value \"random\", expected one of interleaved, grouped"},
+	{"builtin and command", "version: 1\nname: x\ntree: {path: /t}\nworkload: {builtin: read-all, command: [ls]}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:40: workload.command: give either workload.builtin or workload.command, not both"},
+	{"cwd escapes", "version: 1\nname: x\ntree: {path: /t}\nworkload: {command: [ls], cwd: ../x}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:32: workload.cwd: expected a path relative to guest.mountpoint and inside it, got \"../x\""},
+	{"relative mountpoint", "version: 1\nname: x\ntree: {path: /t}\nguest: {mountpoint: tree}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: guest.mountpoint: expected an absolute guest path below /, got \"tree\""},
+	{"bad arch", "version: 1\nname: x\ntree: {path: /t}\nguest: {arch: mips}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:15: guest.arch: unknown value \"mips\", expected one of x86_64, aarch64, riscv64"},
+	{"owner missing gid", "version: 1\nname: x\ntree: {path: /t, owner: {uid: 1001}}\nmethods: [ext4: {}]\n",
+		"bad.yaml:3:25: tree.owner.gid: required field is missing"},
+	{"empty methods", "version: 1\nname: x\ntree: {path: /t}\nmethods: []\n",
+		"bad.yaml:4:10: methods: expected a non-empty list such as `- 9p: {msize: 512000}`, got a list"},
+	{"empty sweep", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - 9p: {msize: []}\n",
+		"bad.yaml:5:17: methods[0].9p.msize: an empty list sweeps nothing; give at least one value"},
+	{"bad name", "version: 1\nname: my study\ntree: {path: /t}\nmethods: [ext4: {}]\n",
+		"bad.yaml:2:7: name: \"my study\" is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)"},
+	{"memory too small", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 64MiB}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:16: qemu.memory: 64MiB is too small, expected at least 128MiB"},
+	{"kernel without modules", "version: 1\nname: x\ntree: {path: /t}\nguest: {kernel: /k}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:8: guest.modules: required when guest.kernel is given: the kernel's lib/modules/<version> directory"},
+	{"cpus as string", "version: 1\nname: x\ntree: {path: /t}\nqemu: {cpus: many}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:14: qemu.cpus: expected a whole number, got the string \"many\""},
+	{"bad exclude rule", "version: 1\nname: x\ntree: {path: /t, exclude: [\"a/***/b[\"]}\nmethods: [ext4: {}]\n",
+		""}, // the message comes from the matcher; only its position is checked
+	{"syntax error", "version: 1\nname: x\ntree:\n\tpath: /t\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:1: invalid YAML: line 4: found character that cannot start any token"},
+}
+
+func TestBadSpecs(t *testing.T) {
+	for _, tc := range badSpecs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatal("spec accepted, want an error")
+			}
+			var m *multierror.Error
+			if !errors.As(err, &m) || len(m.Errors) != 1 {
+				t.Fatalf("want exactly one error, got: %v", err)
+			}
+			if tc.want == "" {
+				var fe *FieldError
+				if !errors.As(m.Errors[0], &fe) || fe.Line != 3 || fe.Field != "tree.exclude[0]" {
+					t.Fatalf("got %v, want an error at line 3 on tree.exclude[0]", err)
+				}
+				return
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAllErrorsAtOnce loads a spec with several mistakes on different lines and compares the
+// whole message with a golden file.
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := Load("testdata/three-mistakes.yaml")
+	var m *multierror.Error
+	if !errors.As(err, &m) || len(m.Errors) != 3 {
+		t.Fatalf("want 3 errors, got %v", err)
+	}
+	golden(t, "testdata/three-mistakes.golden", err.Error()+"\n")
+}
+
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s:\ngot:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		err  bool
+	}{
+		{"512000", 512000, false}, {"64GiB", 64 << 30, false}, {"2G", 2 << 30, false},
+		{"128KiB", 128 << 10, false}, {"300MB", 300_000_000, false}, {"1.5GiB", 3 << 29, false},
+		{"0", 0, false}, {"10B", 10, false}, {" 4 MiB ", 4 << 20, false},
+		{"", 0, true}, {"-1", 0, true}, {"1.3B", 0, true}, {"abc", 0, true}, {"1e9", 0, true},
+		{"9999999999TiB", 0, true}, {"NaN", 0, true}, {"GiB", 0, true},
+	} {
+		got, err := ParseSize(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, err=%v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"2h", 2 * time.Hour, false}, {"90s", 90 * time.Second, false}, {"1h30m", 90 * time.Minute, false},
+		{"600", 10 * time.Minute, false}, {"1d", 24 * time.Hour, false},
+		{"0", 0, true}, {"-5m", 0, true}, {"soon", 0, true}, {"", 0, true}, {"99999999999999d", 0, true},
+	} {
+		got, err := ParseDuration(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	msize := Methods[Method9p][0]
+	bs := Methods[MethodSquashfs][1]
+	for _, tc := range []struct {
+		def  ParamDef
+		v    any
+		want string
+	}{
+		{msize, int64(512000), "512000"}, {bs, int64(131072), "128KiB"}, {bs, int64(1 << 20), "1MiB"},
+		{Methods[Method9p][1], "loose", "loose"},
+	} {
+		if got := tc.def.FormatValue(tc.v); got != tc.want {
+			t.Errorf("FormatValue(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+func mustRead(t *testing.T, f string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
