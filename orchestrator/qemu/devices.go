@@ -1,0 +1,229 @@
+package qemu
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Limits QEMU and the kernel put on names, checked here so a bad spec fails
+// before QEMU starts.
+const (
+	maxSocketPath  = 107 // sun_path is 108 bytes including the NUL
+	max9PTag       = 31  // QEMU: "mount tag ... is longer than maximum (31 bytes)"
+	maxVirtioFSTag = 36  // virtio-fs config space: tag[36]
+	maxQueueSize   = 1024
+)
+
+// securityModels are the values -fsdev local accepts for security_model.
+var securityModels = []string{"none", "mapped-xattr", "mapped-file", "passthrough"}
+
+// BlockDevice attaches the raw image at path as a virtio-blk disk:
+//
+//	-drive file=PATH,if=none,id=driveN,format=raw[,readonly=on][,snapshot=on]
+//	-device virtio-blk-pci,drive=driveN
+//
+// readonly makes the disk read-only to the guest; snapshot sends guest
+// writes to a temporary overlay so the image is never changed. The image
+// must exist; the path is made absolute (QEMU would read a relative
+// "a:b.img" as protocol "a").
+func BlockDevice(path string, readonly, snapshot bool) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		abs, err := o.regularFile("disk image", path, ErrBadPath)
+		if err != nil {
+			return err
+		}
+		id := alloc.ID("drive")
+		drive := "file=" + escape(abs) + ",if=none,id=" + id + ",format=raw"
+		if readonly {
+			drive += ",readonly=on"
+		}
+		if snapshot {
+			drive += ",snapshot=on"
+		}
+		o.AppendDevice("-drive", drive, "-device", "virtio-blk-pci,drive="+id)
+		return nil
+	}
+}
+
+// VirtFS shares the host directory path with the guest over 9p under tag:
+//
+//	-fsdev local,id=fsN,path=PATH,security_model=MODEL[,readonly=on]
+//	-device virtio-9p-pci,fsdev=fsN,mount_tag=TAG
+//
+// This spelling is used rather than -virtfs because -virtfs names the fsdev
+// after the tag, outside the IDAllocator. securityModel is one of none,
+// mapped-xattr, mapped-file, passthrough; the tag is at most 31 bytes.
+func VirtFS(path, tag, securityModel string, readonly bool) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		abs, err := o.directory("9p share", path)
+		if err != nil {
+			return err
+		}
+		if err := o.claimTag(tag, max9PTag); err != nil {
+			return err
+		}
+		if !slices.Contains(securityModels, securityModel) {
+			return fmt.Errorf("%w %q (want one of %s)", ErrBadSecurityModel, securityModel, strings.Join(securityModels, ", "))
+		}
+		id := alloc.ID("fs")
+		fsdev := "local,id=" + id + ",path=" + escape(abs) + ",security_model=" + securityModel
+		if readonly {
+			fsdev += ",readonly=on"
+		}
+		o.AppendDevice("-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev="+id+",mount_tag="+tag)
+		return nil
+	}
+}
+
+// VhostUserFS attaches a virtiofs device served by a vhost-user daemon
+// (virtiofsd) listening on socket, under tag:
+//
+//	-chardev socket,id=chrN,path=SOCK
+//	-device vhost-user-fs-pci,queue-size=Q,chardev=chrN,tag=TAG
+//
+// and makes Build back guest RAM with a shared memfd of the size of -m,
+// without which the daemon cannot map the virtqueues. The socket need not
+// exist yet (the daemon is started later); queueSize 0 leaves QEMU's default,
+// otherwise it is a power of two up to 1024; the tag is at most 36 bytes.
+func VhostUserFS(socket, tag string, queueSize int) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		if err := checkSocket(socket); err != nil {
+			return err
+		}
+		if err := o.claimTag(tag, maxVirtioFSTag); err != nil {
+			return err
+		}
+		if queueSize < 0 || queueSize > maxQueueSize || queueSize&(queueSize-1) != 0 {
+			return fmt.Errorf("%w: %d (want 0 or a power of two up to %d)", ErrBadQueueSize, queueSize, maxQueueSize)
+		}
+		id := alloc.ID("chr")
+		dev := "vhost-user-fs-pci,"
+		if queueSize != 0 {
+			dev += "queue-size=" + strconv.Itoa(queueSize) + ","
+		}
+		dev += "chardev=" + id + ",tag=" + tag
+		o.AppendDevice("-chardev", "socket,id="+id+",path="+escape(socket), "-device", dev)
+		return WithSharedMemory()(alloc, o)
+	}
+}
+
+// VirtioSerialPort adds a virtio-serial port named name whose host side is
+// the unix socket socketPath, which the host must be listening on (see
+// Listen) when QEMU starts: QEMU connects to it as a client.
+//
+//	-device virtio-serial-pci            (once, before the first port)
+//	-chardev socket,id=chrN,path=SOCK
+//	-device virtserialport,chardev=chrN,name=NAME
+//
+// The guest finds the port through /sys/class/virtio-ports/*/name.
+func VirtioSerialPort(name, socketPath string) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		if name == "" || strings.ContainsAny(name, ", \t\n") {
+			return fmt.Errorf("%w %q: empty or contains a comma or space", ErrBadName, name)
+		}
+		if o.portNames[name] {
+			return fmt.Errorf("%w %q: used twice", ErrBadName, name)
+		}
+		if err := checkSocket(socketPath); err != nil {
+			return err
+		}
+		if o.portNames == nil {
+			o.portNames = make(map[string]bool)
+		}
+		o.portNames[name] = true
+		if !o.serialBus {
+			o.AppendDevice("-device", "virtio-serial-pci")
+			o.serialBus = true
+		}
+		id := alloc.ID("chr")
+		o.AppendDevice(
+			"-chardev", "socket,id="+id+",path="+escape(socketPath),
+			"-device", "virtserialport,chardev="+id+",name="+name)
+		return nil
+	}
+}
+
+// UserNet adds a virtio-net NIC on QEMU's user-mode (slirp) network that
+// forwards TCP port hostPort on the host's loopback only to guestPort in
+// the guest:
+//
+//	-netdev user,id=netN,hostfwd=tcp:127.0.0.1:HOST-:GUEST
+//	-device virtio-net-pci,netdev=netN,romfile=
+//
+// The empty romfile drops the PXE option ROM: the guest boots with -kernel
+// and never uses it, and without it QEMU does not need ipxe-qemu's
+// efi-virtio.rom (missing from some installs). The guest must configure its
+// interface itself (10.0.2.15/24, gateway 10.0.2.2).
+func UserNet(hostPort, guestPort int) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		for _, p := range []int{hostPort, guestPort} {
+			if p < 1 || p > 65535 {
+				return fmt.Errorf("%w: %d", ErrBadPort, p)
+			}
+		}
+		id := alloc.ID("net")
+		o.AppendDevice(
+			"-netdev", fmt.Sprintf("user,id=%s,hostfwd=tcp:127.0.0.1:%d-:%d", id, hostPort, guestPort),
+			"-device", "virtio-net-pci,netdev="+id+",romfile=")
+		return nil
+	}
+}
+
+// claimTag checks a file-system tag and records it, so two shares cannot
+// use the same one.
+func (o *Options) claimTag(tag string, limit int) error {
+	switch {
+	case tag == "":
+		return fmt.Errorf("%w: empty tag", ErrBadTag)
+	case strings.ContainsAny(tag, ", \t\n"):
+		return fmt.Errorf("%w %q: contains a comma or space", ErrBadTag, tag)
+	case len(tag) > limit:
+		return fmt.Errorf("%w %q: %d bytes, the device allows %d", ErrBadTag, tag, len(tag), limit)
+	case o.tags[tag]:
+		return fmt.Errorf("%w %q: used twice", ErrBadTag, tag)
+	}
+	if o.tags == nil {
+		o.tags = make(map[string]bool)
+	}
+	o.tags[tag] = true
+	return nil
+}
+
+// directory returns the absolute form of path after checking it is an
+// existing directory.
+func (o *Options) directory(what, path string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("%w: empty %s path", ErrBadPath, what)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s %s: %w", ErrBadPath, what, path, err)
+	}
+	if o.unchecked {
+		return abs, nil
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrBadPath, what, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%w: %s %s is not a directory", ErrBadPath, what, abs)
+	}
+	return abs, nil
+}
+
+// checkSocket checks a unix socket path QEMU will connect to. It need not
+// exist yet, but it must fit in sun_path.
+func checkSocket(path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: empty socket path", ErrBadPath)
+	}
+	if len(path) > maxSocketPath {
+		return fmt.Errorf("%w: socket path %s is %d bytes, unix sockets allow %d", ErrBadPath, path, len(path), maxSocketPath)
+	}
+	return nil
+}
