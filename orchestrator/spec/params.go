@@ -60,6 +60,21 @@ func powerOfTwo(v any) error {
 	return nil
 }
 
+func autoOrSize(v any) error {
+	s := v.(string)
+	if s == "auto" {
+		return nil
+	}
+	n, err := ParseSize(s)
+	if err != nil {
+		return fmt.Errorf("%v, or auto", err)
+	}
+	if n < 1<<20 {
+		return fmt.Errorf("%s is too small for an ext4 image", s)
+	}
+	return nil
+}
+
 // Methods lists every method and its parameters, in the order used for cell IDs.
 var Methods = map[string][]ParamDef{
 	Method9p: {
@@ -85,7 +100,7 @@ var Methods = map[string][]ParamDef{
 		upperParam,
 	},
 	MethodExt4: {
-		{Name: "size", Kind: KindString, Default: "auto",
+		{Name: "size", Kind: KindString, Default: "auto", Check: autoOrSize,
 			Help: "image size (e.g. 16GiB), or auto to size it from the tree"},
 	},
 	MethodErofs: {
@@ -145,6 +160,11 @@ func (p ParamDef) parseValue(s string) (any, error) {
 	default:
 		if s == "" {
 			return nil, fmt.Errorf("must not be empty")
+		}
+		if p.Check != nil {
+			if err := p.Check(s); err != nil {
+				return nil, err
+			}
 		}
 		return s, nil
 	}

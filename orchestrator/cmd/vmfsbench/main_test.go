@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func vmfsbench(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string // a substring of stdout or stderr
+	}{
+		{"no args", nil, 2, "usage: vmfsbench"},
+		{"help", []string{"help"}, 0, "usage: vmfsbench"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"validate good specs", []string{"validate", "../../../specs/demo.yaml", "../../../specs/seed-llvm-riscv64.yaml"}, 0,
+			"seed-llvm-riscv64.yaml: ok (10 cells)"},
+		{"validate missing file", []string{"validate", "nope.yaml"}, 2, "nope.yaml"},
+		{"validate without args", []string{"validate"}, 2, "usage: vmfsbench validate"},
+		{"plan bad flag", []string{"plan", "--yaml", "../../../specs/demo.yaml"}, 2, "flag provided but not defined"},
+		{"kernel without fetch", []string{"kernel"}, 2, "usage: vmfsbench kernel fetch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := vmfsbench(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+errs, tc.out) {
+				t.Errorf("exit %d, want %d; output:\n%s%s", code, tc.code, out, errs)
+			}
+		})
+	}
+}
+
+// TestThreeMistakes: a spec with three mistakes on different lines prints three
+// file:line:col errors and exits 2.
+func TestThreeMistakes(t *testing.T) {
+	code, _, errs := vmfsbench(t, "validate", "../../spec/testdata/three-mistakes.yaml")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	re := regexp.MustCompile(`^\.\./\.\./spec/testdata/three-mistakes\.yaml:(\d+):(\d+): \S+: .+`)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %q is not file:line:col: field: message", l)
+		}
+		seen[m[1]] = true
+	}
+	if len(lines) != 3 || len(seen) != 3 {
+		t.Errorf("want 3 errors on 3 lines, got:\n%s", errs)
+	}
+}
+
+func TestPlanJSONSeed(t *testing.T) {
+	code, out, errs := vmfsbench(t, "plan", "../../../specs/seed-llvm-riscv64.yaml", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var p struct {
+		Cells []struct {
+			ID         string         `json:"id"`
+			Method     string         `json:"method"`
+			Params     map[string]any `json:"params"`
+			Cache      string         `json:"cache"`
+			Repetition int            `json:"repetition"`
+			Steps      []struct {
+				Kind string   `json:"kind"`
+				Argv []string `json:"argv"`
+			} `json:"steps"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Cells) != 10 {
+		t.Fatalf("%d cells, want 10 (5 methods x 2 cache states)", len(p.Cells))
+	}
+	for _, c := range p.Cells {
+		if c.ID == "" || c.Method == "" || c.Params == nil || c.Cache == "" || c.Repetition != 1 || len(c.Steps) < 4 {
+			t.Errorf("incomplete cell %+v", c)
+		}
+		for _, s := range c.Steps {
+			if s.Kind == "boot" && (len(s.Argv) == 0 || s.Argv[0] != "qemu-system-riscv64") {
+				t.Errorf("%s: boot argv %v", c.ID, s.Argv)
+			}
+		}
+	}
+	if p.Cells[0].Params["msize"] != float64(512000) {
+		t.Errorf("9p params = %v", p.Cells[0].Params)
+	}
+}
+
+// TestDigest runs `vmfsbench digest` on a small hand-made tree with the seed's exclusions and
+// checks the counts and the digest against lines built here by hand.
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	files := map[string]string{
+		"llvm/lib/a.cpp":                 "int a;\n",
+		"llvm/lib/b.h":                   "#pragma once\n",
+		"build/stage1/bin/clang":         "not in the digest",
+		"build/stage2cross/bin/llvm-lit": "#!/usr/bin/env python3\n",
+		".git/HEAD":                      "ref: refs/heads/main\n",
+		"a.c":                            "main;",
+	}
+	for p, c := range files {
+		must(t, os.MkdirAll(filepath.Join(tree, filepath.Dir(p)), 0o755))
+		must(t, os.WriteFile(filepath.Join(tree, p), []byte(c), 0o644))
+	}
+	must(t, os.Symlink("lib/a.cpp", filepath.Join(tree, "llvm/link")))
+	specFile := filepath.Join(dir, "s.yaml")
+	must(t, os.WriteFile(specFile, []byte(`version: 1
+name: d
+tree:
+  path: tree
+  exclude: [.git, "build/*", "!build/stage2cross"]
+methods: [ext4: {}]
+`), 0o644))
+	code, out, errs := vmfsbench(t, "digest", specFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := digestOf([]string{
+		fileLine("a.c", "main;"),
+		fileLine("build/stage2cross/bin/llvm-lit", "#!/usr/bin/env python3\n"),
+		fileLine("llvm/lib/a.cpp", "int a;\n"),
+		fileLine("llvm/lib/b.h", "#pragma once\n"),
+		"llvm/link\x00link\x00lib/a.cpp\n",
+	})
+	for _, s := range []string{"files     4\n", "symlinks  1\n", "bytes     48\n", "digest    " + want + "\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

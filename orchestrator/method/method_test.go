@@ -1,0 +1,102 @@
+package method
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+)
+
+func cfg(params Params) Config {
+	return Config{Params: params, Tree: "/src/tree", Work: "/run/w", Sockets: "/tmp/s",
+		Exclude: []string{".git"}, Owner: &spec.Owner{UID: 1001, GID: 1001}, Mountpoint: "/root/tree", Memory: 1 << 30}
+}
+
+func TestHostCommands(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		params Params
+		want   string
+	}{
+		{"squashfs", Params{"compression": "none", "block_size": int64(131072)},
+			"mksquashfs /src/tree /run/w/tree.sqfs -noappend -quiet -no-progress -no-xattrs -b 131072 -noI -noId -noD -noF -noX -force-uid 1001 -force-gid 1001 -ef /run/w/exclude.list"},
+		{"squashfs", Params{"compression": "zstd", "block_size": int64(1 << 20)},
+			"mksquashfs /src/tree /run/w/tree.sqfs -noappend -quiet -no-progress -no-xattrs -b 1048576 -comp zstd -force-uid 1001 -force-gid 1001 -ef /run/w/exclude.list"},
+		{"erofs", Params{"compression": "lz4hc"},
+			"mkfs.erofs --quiet -T0 -zlz4hc --force-uid=1001 --force-gid=1001 --exclude-path=<each excluded path from the tree walk> /run/w/tree.erofs /src/tree"},
+		{"ext4", Params{"size": "2GiB"},
+			"mkfs.ext4 -q -F -t ext4 -O ^has_journal -E root_owner=1001:1001 -d /run/w/staging /run/w/tree.ext4 2097152k"},
+		{"virtiofs", Params{"cache": "never", "thread_pool_size": int64(16), "daemon": "/usr/lib/qemu/virtiofsd"},
+			"/usr/lib/qemu/virtiofsd --socket-path=/tmp/s/virtiofsd.sock -o source=/src/tree -o cache=none -o sandbox=namespace --thread-pool-size=16 --rlimit-nofile=1048576"},
+	} {
+		m, err := Lookup(tc.method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := m.HostSteps(cfg(tc.params))
+		if len(steps) != 1 {
+			t.Fatalf("%s: %d host steps", tc.method, len(steps))
+		}
+		if got := strings.Join(steps[0].Argv, " "); got != tc.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", tc.method, got, tc.want)
+		}
+	}
+}
+
+func TestRustVirtiofsdDialect(t *testing.T) {
+	d := Virtiofsd{Path: "/usr/bin/virtiofsd", Flavor: "rust"}
+	got := strings.Join(d.Argv("/s", "/t", "never", 0), " ")
+	want := "/usr/bin/virtiofsd --socket-path=/s --shared-dir=/t --cache=never --sandbox=namespace --readonly --thread-pool-size=0 --rlimit-nofile=1048576"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestGuestStepsPresentTreeAtMountpoint(t *testing.T) {
+	params := map[string]Params{
+		"9p":         {"msize": int64(512000), "cache": "loose", "security_model": "none", "upper": "tmpfs"},
+		"virtiofs":   {"cache": "auto", "queue_size": int64(1024), "upper": "disk"},
+		"squashfs":   {"upper": "tmpfs"},
+		"ext4":       {"size": "auto"},
+		"erofs":      {"upper": "tmpfs"},
+		"ssh-tar":    {"target": "tmpfs"},
+		"serial-tar": {"target": "disk"},
+	}
+	for _, name := range spec.MethodNames() {
+		m, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cfg(params[name])
+		steps := m.GuestSteps(c)
+		presents := false
+		for _, s := range steps {
+			if s.Target == c.Mountpoint {
+				presents = true
+			}
+		}
+		if !presents {
+			t.Errorf("%s: no guest step targets the mountpoint: %+v", name, steps)
+		}
+		job := protocol.Job{Cell: name, Steps: steps, Mountpoint: c.Mountpoint}
+		if err := job.Validate(); err != nil {
+			t.Errorf("%s: the agent would refuse the steps: %v", name, err)
+		}
+		if len(m.Modules(c)) == 0 && name != "serial-tar" {
+			t.Errorf("%s: no modules", name)
+		}
+	}
+	if _, err := Lookup("nfs"); err == nil {
+		t.Error("Lookup(nfs) succeeded")
+	}
+}
+
+func TestOwnerWarnings(t *testing.T) {
+	for name, want := range map[string]bool{"9p": true, "virtiofs": true, "squashfs": false, "ext4": false} {
+		m, _ := Lookup(name)
+		if got := len(m.Warnings(cfg(Params{}))) > 0; got != want {
+			t.Errorf("%s warns about ownership: %v, want %v", name, got, want)
+		}
+	}
+}

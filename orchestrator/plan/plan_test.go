@@ -1,0 +1,161 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixedPaths make plan output independent of the machine.
+var fixedPaths = Paths{Run: "/runs/demo/20261124-101500", Tree: "/src/tree", Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0", Sockets: "/tmp/vmfsbench.XXXXXX"}
+
+func load(t *testing.T, file string) *spec.Experiment {
+	t.Helper()
+	e, err := spec.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.File = filepath.Base(file)
+	return e
+}
+
+func parse(t *testing.T, src string) *spec.Experiment {
+	t.Helper()
+	e, err := spec.Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestPlanGolden prints the plan of every shipped spec, as text and JSON, and compares it
+// with testdata/<spec>.{txt,json}.
+func TestPlanGolden(t *testing.T) {
+	files, _ := filepath.Glob("../../specs/*.yaml")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			e := load(t, f)
+			cells, err := Expand(e, fixedPaths)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var txt bytes.Buffer
+			WriteText(&txt, e, cells)
+			golden(t, "testdata/"+name+".txt", txt.Bytes())
+			js, _ := json.MarshalIndent(cells, "", "  ")
+			golden(t, "testdata/"+name+".json", append(js, '\n'))
+		})
+	}
+}
+
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs; rerun with -update and review the diff.\ngot:\n%s", file, got)
+	}
+}
+
+func TestSeedHasTenCellsPerRepetition(t *testing.T) {
+	e := load(t, "../../specs/seed-llvm-riscv64.yaml")
+	for _, reps := range []int{1, 3} {
+		e.Repetitions = reps
+		cells, err := Expand(e, fixedPaths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cells) != 10*reps {
+			t.Fatalf("%d repetitions: %d cells, want %d", reps, len(cells), 10*reps)
+		}
+		methods := map[string]int{}
+		for _, c := range cells {
+			methods[c.Method+"/"+c.Cache]++
+		}
+		if len(methods) != 10 {
+			t.Errorf("method x cache groups = %v, want 10", methods)
+		}
+	}
+}
+
+func TestCellCountsAndIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"interleaved", `{version: 1, name: x, tree: {path: /t}, cache: [empty, warm], repetitions: 2,
+			methods: [9p: {msize: [8192, 512000]}, ext4: {}]}`,
+			[]string{"9p.msize=8192/empty/r1", "9p.msize=8192/warm/r1", "9p.msize=512000/empty/r1", "9p.msize=512000/warm/r1",
+				"ext4/empty/r1", "ext4/warm/r1",
+				"9p.msize=8192/empty/r2", "9p.msize=8192/warm/r2", "9p.msize=512000/empty/r2", "9p.msize=512000/warm/r2",
+				"ext4/empty/r2", "ext4/warm/r2"}},
+		{"grouped", `{version: 1, name: x, tree: {path: /t}, cache: [warm], repetitions: 2, order: grouped,
+			methods: [squashfs: {compression: [none, zstd], block_size: 1MiB}]}`,
+			[]string{"squashfs.compression=none.block_size=1MiB/warm/r1", "squashfs.compression=none.block_size=1MiB/warm/r2",
+				"squashfs.compression=zstd.block_size=1MiB/warm/r1", "squashfs.compression=zstd.block_size=1MiB/warm/r2"}},
+		{"param order follows the method table, not the spec", `{version: 1, name: x, tree: {path: /t}, cache: [asis],
+			methods: [virtiofs: {thread_pool_size: 16, cache: never}]}`,
+			[]string{"virtiofs.cache=never.thread_pool_size=16/asis/r1"}},
+		{"same method twice with different params", `{version: 1, name: x, tree: {path: /t}, cache: [asis],
+			methods: [9p: {}, 9p: {cache: loose}]}`,
+			[]string{"9p/asis/r1", "9p.cache=loose/asis/r1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cells, err := Cells(parse(t, tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range cells {
+				ids = append(ids, c.ID)
+			}
+			if strings.Join(ids, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("ids:\n%s\nwant:\n%s", strings.Join(ids, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestDuplicateCellRefused(t *testing.T) {
+	e := parse(t, "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - 9p: {cache: loose}\n  - 9p: {cache: [none, loose]}\n")
+	_, err := Cells(e)
+	if err == nil || err.Error() != "t.yaml:6:5: methods: cell 9p.cache=loose is already given at line 5" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSweepSpecSizes(t *testing.T) {
+	for file, want := range map[string]int{
+		"../../specs/sweep-9p-msize.yaml": 4 * 2 * 1 * 3,
+		"../../specs/sweep-virtiofs.yaml": 3 * 3 * 2 * 2,
+		"../../specs/demo.yaml":           7 * 2,
+	} {
+		cells, err := Cells(load(t, file))
+		if err != nil || len(cells) != want {
+			t.Errorf("%s: %d cells (%v), want %d", file, len(cells), err, want)
+		}
+	}
+}
+
+func TestFileName(t *testing.T) {
+	got := FileName("ssh-tar.cipher=aes128-gcm@openssh.com/empty/r2")
+	if got != "ssh-tar.cipher-aes128-gcm_openssh.com__empty__r2" || strings.ContainsAny(got, "/=@") {
+		t.Errorf("FileName = %q", got)
+	}
+}

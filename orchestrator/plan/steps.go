@@ -1,0 +1,180 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+)
+
+// Paths are the host locations a plan's commands refer to. `vmfsbench plan` fills them with
+// what it can know before a run (the cached kernel, `$RUN` for the run directory).
+type Paths struct {
+	Run     string // the run's output directory
+	Tree    string // the host tree, after resolving tree.synthetic
+	Kernel  string // the guest kernel image
+	Modules string // the kernel's lib/modules/<version>
+	Sockets string // a short directory for unix sockets (sun_path holds 107 bytes)
+}
+
+// Work is the cell's scratch directory on the host.
+func (p Paths) Work(c Cell) string { return filepath.Join(p.Run, "work", FileName(c.ID)) }
+
+// SocketDir is the cell's directory for unix sockets: short, named by a hash of the cell ID.
+func (p Paths) SocketDir(c Cell) string {
+	sum := sha256.Sum256([]byte(c.ID))
+	return filepath.Join(p.Sockets, hex.EncodeToString(sum[:4]))
+}
+
+// MethodConfig is what the cell's method needs to know.
+func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
+	return method.Config{
+		Params:     method.Params(c.Params),
+		Tree:       p.Tree,
+		Work:       p.Work(c),
+		Sockets:    p.SocketDir(c),
+		Exclude:    e.Tree.Exclude,
+		Owner:      e.Tree.Owner,
+		Mountpoint: e.Guest.Mountpoint,
+		Memory:     e.QEMU.Memory,
+	}
+}
+
+// BaseModules are loaded in every guest: the PCI transport of every virtio device (a module
+// in Debian's kernel that no driver depends on) and virtio-serial for the control channel.
+var BaseModules = []string{"virtio_pci", "virtio_console"}
+
+// Modules lists the guest kernel modules a cell needs, before dependency resolution.
+func Modules(e *spec.Experiment, m method.Method, cfg method.Config) []string {
+	mods := append(append([]string(nil), BaseModules...), m.Modules(cfg)...)
+	if e.Guest.Rootfs != "" {
+		mods = append(mods, "virtio_blk", "crc32c_generic", "ext4")
+	}
+	seen := map[string]bool{}
+	out := mods[:0]
+	for _, x := range mods {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Expand returns the experiment's cells with their steps filled in.
+func Expand(e *spec.Experiment, p Paths) ([]Cell, error) {
+	cells, err := Cells(e)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cells {
+		c := &cells[i]
+		m, err := method.Lookup(c.Method)
+		if err != nil {
+			return nil, err
+		}
+		cfg := MethodConfig(e, *c, p)
+		c.Modules = Modules(e, m, cfg)
+		c.Warnings = m.Warnings(cfg)
+		c.Steps = steps(e, *c, m, cfg, p)
+	}
+	return cells, nil
+}
+
+// GuestJob is the job the agent runs for the cell (without test hooks).
+func GuestJob(e *spec.Experiment, c Cell, m method.Method, cfg method.Config) protocol.Job {
+	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
+	if len(e.Workload.Command) > 0 {
+		w.Kind, w.Argv, w.Cwd = protocol.WorkloadExec, e.Workload.Command, e.Workload.Cwd
+		w.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"}
+		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
+			w.Env = append(w.Env, k+"="+e.Workload.Env[k])
+		}
+		if u := e.Guest.User; u != nil {
+			w.UID, w.GID = u.UID, u.GID
+		}
+	}
+	return protocol.Job{Cell: c.ID, Steps: m.GuestSteps(cfg), Workload: w, Mountpoint: e.Guest.Mountpoint}
+}
+
+func steps(e *spec.Experiment, c Cell, m method.Method, cfg method.Config, p Paths) []method.Step {
+	var out []method.Step
+	switch c.Cache {
+	case "empty":
+		out = append(out, method.Step{Kind: method.StepPrepareCache, Desc: "drop the host page cache (checked in /proc/meminfo)",
+			Argv: []string{"sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"}})
+	case "warm":
+		out = append(out, method.Step{Kind: method.StepPrepareCache,
+			Desc: "drop the host page cache, then read every file of the filtered tree (checked in /proc/meminfo)",
+			Argv: []string{"sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"}})
+	default:
+		out = append(out, method.Step{Kind: method.StepPrepareCache, Desc: "leave the host page cache as it is"})
+	}
+	var after []method.Step
+	for _, s := range m.HostSteps(cfg) {
+		if s.Kind == method.StepTransfer {
+			after = append(after, s)
+		} else {
+			out = append(out, s)
+		}
+	}
+	boot := method.Step{Kind: method.StepBoot, Desc: fmt.Sprintf("boot the guest (modules: %s)", strings.Join(c.Modules, ", "))}
+	argv, err := BootArgv(e, c, m.Devices(cfg), p)
+	if err != nil {
+		boot.Desc += "; cannot build the QEMU command yet: " + err.Error()
+	} else {
+		boot.Argv = argv
+	}
+	out = append(out, boot)
+	out = append(out, after...)
+	job := GuestJob(e, c, m, cfg)
+	mount := method.Step{Kind: method.StepMount, Desc: "present the tree at " + e.Guest.Mountpoint}
+	for _, s := range job.Steps {
+		if s.Kind != protocol.StepNetUp {
+			mount.Guest = append(mount.Guest, method.GuestCommand(s))
+		}
+	}
+	out = append(out, mount)
+	wl := method.Step{Kind: method.StepWorkload, Desc: "run the workload (timeout " + e.Workload.Timeout.String() + ")"}
+	if job.Workload.Kind == protocol.WorkloadExec {
+		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(e.Workload.Command)
+		if e.Guest.Rootfs != "" {
+			cmd = "chroot /vmfsbench/rootfs sh -c " + shellQuote(cmd)
+		}
+		if u := e.Guest.User; u != nil {
+			cmd = fmt.Sprintf("as %d:%d: %s", u.UID, u.GID, cmd)
+		}
+		wl.Guest = []string{cmd}
+	} else {
+		wl.Guest = []string{"vmfsbench-agent " + job.Workload.Kind + " " + e.Guest.Mountpoint}
+	}
+	out = append(out, wl)
+	out = append(out, method.Step{Kind: method.StepTeardown, Desc: "guest powers off; stop helpers; remove the cell's images and sockets"})
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellJoin renders argv as one shell command line.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
