@@ -1,0 +1,58 @@
+# vmfsbench: `make demo` runs the demo spec, `make test` runs every test. Both install what
+# they need first (Debian packages, Go modules, the guest kernel) and skip what is there.
+
+GO       ?= go
+BIN      := bin/vmfsbench
+PKGS     := ./...
+# command:package pairs of the host tools vmfsbench and its tests use (Debian 12 names).
+TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-common \
+            mksquashfs:squashfs-tools mkfs.erofs:erofs-utils mkfs.ext4:e2fsprogs \
+            busybox:busybox-static modprobe:kmod git:git dpkg-deb:dpkg xz:xz-utils zstd:zstd
+
+.PHONY: all build deps tools kernel test test-short vet demo bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./orchestrator/cmd/vmfsbench
+
+# tools installs missing host tools with apt-get (through sudo when not root); elsewhere it
+# names the packages to install and stops.
+tools:
+	@missing=""; for pair in $(TOOLS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  if ! command -v $$cmd >/dev/null 2>&1 && [ ! -x $$cmd ] && [ ! -x /usr/sbin/$$cmd ] && [ ! -x /sbin/$$cmd ]; then \
+	    missing="$$missing $$pkg"; fi; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "vmfsbench needs these tools; install the packages named (Debian names) with your package manager:$$missing" >&2; exit 2; fi; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deps: tools
+	$(GO) mod download
+
+kernel: deps build
+	$(BIN) kernel fetch --arch x86_64
+
+vet:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+test: kernel vet
+	$(GO) test -timeout 25m $(PKGS)
+
+# test-short runs the tests that need no guest.
+test-short: build
+	$(GO) test -short $(PKGS)
+
+demo: kernel
+	$(BIN) run specs/demo.yaml
+
+bench: kernel
+	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+
+clean:
+	rm -rf bin
