@@ -1,0 +1,183 @@
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
+
+// Event kinds, in the order a successful job sends them.
+const (
+	// EventReady: the agent has started, before it loads modules.
+	EventReady = "ready"
+	// EventModules: the modules are loaded. Result.Seconds is the total time, Msg a
+	// summary and Data one "name<TAB>seconds<TAB>status" line per module.
+	EventModules = "modules"
+	// EventStepStart and EventStepEnd bracket every step and the workload; Step names it
+	// (Step.Label, or "workload"). A step-end carries Result (at least Seconds; the files
+	// received for receive-tar; the workload's result for the workload) and, if the step
+	// failed, Error.
+	EventStepStart = "step-start"
+	EventStepEnd   = "step-end"
+	// EventOutput is a chunk of the exec workload's Stream ("stdout" or "stderr") in Data,
+	// sent as the command writes it. Chunks never split a UTF-8 character; bytes that are
+	// not UTF-8 arrive as U+FFFD (JSON strings are UTF-8).
+	EventOutput = "output"
+	// EventResult carries the workload's Result. It is sent whenever the workload produced
+	// one, also when an error follows (exec's non-zero exit status or timeout).
+	EventResult = "result"
+	// EventError reports a failure in Error. No "done" follows it.
+	EventError = "error"
+	// EventLog is a human-readable Msg.
+	EventLog = "log"
+	// EventDone is the last event of a job that succeeded. It is required: a channel that
+	// ends without it means the job failed (the agent crashed, hung or the guest died),
+	// never that it partly succeeded.
+	EventDone = "done"
+)
+
+// Output streams of EventOutput.
+const (
+	StreamStdout = "stdout"
+	StreamStderr = "stderr"
+)
+
+// Event is one line the agent sends to the host on the control port.
+type Event struct {
+	// T is the guest's CLOCK_MONOTONIC in seconds when the event happened (not when it was
+	// sent: events before the control port opens are held back and sent late).
+	T    float64 `json:"t"`
+	Kind string  `json:"kind"`
+	// Step is the label of the step (Step.Label) or "workload".
+	Step   string  `json:"step,omitempty"`
+	Msg    string  `json:"msg,omitempty"`
+	Stream string  `json:"stream,omitempty"`
+	Data   string  `json:"data,omitempty"`
+	Result *Result `json:"result,omitempty"`
+	Error  string  `json:"error,omitempty"`
+}
+
+// Result is what a workload or step measured. Summary holds files, symlinks, bytes and (for
+// read-all) the tree digest, computed as the host's tree package does.
+type Result struct {
+	tree.Summary
+	// Entries counts every entry stat-all visited, directories included.
+	Entries int64 `json:"entries,omitempty"`
+	// ExitCode is the exec workload's exit status (-1 if a signal ended it).
+	ExitCode int `json:"exit_code"`
+	// Seconds is how long the workload or step took, measured in the guest.
+	Seconds float64 `json:"seconds"`
+}
+
+var knownKinds = map[string]bool{
+	EventReady: true, EventModules: true, EventStepStart: true, EventStepEnd: true,
+	EventOutput: true, EventResult: true, EventError: true, EventLog: true, EventDone: true,
+}
+
+// Encoder writes events as JSON lines, one object per line. It is safe for concurrent use;
+// every event goes out in a single Write.
+type Encoder struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
+
+// Send writes ev as one line.
+func (e *Encoder) Send(ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encoding %s event: %w", ev.Kind, err)
+	}
+	b = append(b, '\n')
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, err := e.w.Write(b); err != nil {
+		return fmt.Errorf("sending %s event: %w", ev.Kind, err)
+	}
+	return nil
+}
+
+// MaxLineSize bounds one event line; a longer line is an error, not an allocation.
+const MaxLineSize = 16 << 20
+
+// Decoder reads the events an Encoder wrote.
+type Decoder struct {
+	r    *bufio.Reader
+	line int
+}
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader) *Decoder { return &Decoder{r: bufio.NewReaderSize(r, 64<<10)} }
+
+// Next returns the next event. It returns io.EOF at the end of a stream that ended cleanly
+// after a complete line, and an error naming the line for anything that is not one valid
+// event: bad JSON, unknown fields or kinds, a last line cut short. Blank lines are skipped.
+func (d *Decoder) Next() (Event, error) {
+	for {
+		line, err := d.readLine()
+		if len(line) == 0 && err != nil {
+			return Event{}, err
+		}
+		d.line++
+		if err == io.EOF {
+			// The stream stopped mid-line: the writer died while sending.
+			return Event{}, fmt.Errorf("event line %d: %w (%q)", d.line, io.ErrUnexpectedEOF, clip(line))
+		}
+		if err != nil {
+			return Event{}, fmt.Errorf("event line %d: %w", d.line, err)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var ev Event
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			return Event{}, fmt.Errorf("event line %d: %w (%q)", d.line, err, clip(line))
+		}
+		if dec.More() {
+			return Event{}, fmt.Errorf("event line %d: data after the event object (%q)", d.line, clip(line))
+		}
+		if !knownKinds[ev.Kind] {
+			return Event{}, fmt.Errorf("event line %d: unknown event kind %q", d.line, ev.Kind)
+		}
+		return ev, nil
+	}
+}
+
+// readLine returns one line without its newline. A final line without a newline comes
+// with io.EOF.
+func (d *Decoder) readLine() ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := d.r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > MaxLineSize {
+			return buf[:0:0], fmt.Errorf("event line %d: longer than %d bytes", d.line+1, MaxLineSize)
+		}
+		switch {
+		case err == nil:
+			return buf[:len(buf)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return buf, err
+		}
+	}
+}
+
+func clip(b []byte) string {
+	const max = 120
+	if len(b) > max {
+		return string(b[:max]) + "..."
+	}
+	return string(b)
+}
