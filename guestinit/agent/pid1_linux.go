@@ -224,6 +224,9 @@ func overlayStep(s protocol.Step, i int) error {
 	if err := os.Chmod(upper, info.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky)); err != nil {
 		return err
 	}
+	if err := whiteouts(top, upper, s.Hide); err != nil {
+		return err
+	}
 	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", s.Lower, upper, work)
 	flags, extra := mountOptions(s.Options, s.ReadOnly)
 	if extra != "" {
@@ -233,6 +236,53 @@ func overlayStep(s protocol.Step, i int) error {
 		return fmt.Errorf("mount -t overlay -o %q overlay %s: %w", data, s.Target, err)
 	}
 	return nil
+}
+
+// whiteouts hides each path (relative to the lower root) from the merged view by putting an
+// overlayfs whiteout, a 0:0 character device, at that path in the upper layer. The directories
+// leading to it are created in the upper layer with the lower directories' owner and mode,
+// since a merged directory shows the upper one's attributes.
+func whiteouts(lower, upper string, hide []string) error {
+	for _, rel := range hide {
+		rel = filepath.Clean(rel)
+		if rel == "." || filepath.IsAbs(rel) || strings.HasPrefix(rel, "..") {
+			return fmt.Errorf("overlay hide: bad path %q", rel)
+		}
+		dir := filepath.Dir(rel)
+		if dir != "." {
+			parts := strings.Split(dir, "/")
+			for j := range parts {
+				sub := filepath.Join(parts[:j+1]...)
+				if err := copyDir(filepath.Join(lower, sub), filepath.Join(upper, sub)); err != nil {
+					return fmt.Errorf("overlay hide %s: %w", rel, err)
+				}
+			}
+		}
+		if err := unix.Mknod(filepath.Join(upper, rel), unix.S_IFCHR|0o000, 0); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("overlay hide %s: whiteout: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// copyDir makes dst a directory with src's owner and mode, if it is not there yet.
+func copyDir(src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return err
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		if err := os.Chown(dst, int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(dst, info.Mode()&(fs.ModePerm|fs.ModeSetgid|fs.ModeSticky))
 }
 
 // describeStep is the step-start message: what the step does, as a command where one fits.

@@ -181,3 +181,14 @@ func hashSource(h hash.Hash, e entry) error {
 	io.WriteString(h, hex.EncodeToString(c.Sum(nil)))
 	return nil
 }
+
+// BusyboxAvailable reports whether the host has a static busybox built for the agent's
+// architecture, so a caller can ask for it only when it is there.
+func BusyboxAvailable(agent string) bool {
+	m, err := staticELF(agent)
+	if err != nil {
+		return false
+	}
+	_, err = findBusybox(m)
+	return err == nil
+}

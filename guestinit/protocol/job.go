@@ -88,7 +88,7 @@ type Job struct {
 //     mkfs). Upper and Work default to "upper" and "work"; relative values are inside the
 //     scratch filesystem. The upper directory takes the owner and mode of the top lower
 //     directory so the merged root looks like the tree's root. Options are appended to the
-//     overlay mount options.
+//     overlay mount options. Hide lists lower paths to cover with whiteouts.
 //   - "receive-tar": Port, Target. Extracts the tar stream read from the virtio-serial port
 //     named Port into Target, keeping modes, owners, symlinks, hard links and mtimes. The
 //     stream ends at the tar end-of-archive marker; the host may keep the port open or close
@@ -118,6 +118,10 @@ type Step struct {
 	UpperDevice string `json:"upper_device,omitempty"`
 
 	Port string `json:"port,omitempty"`
+
+	// Hide lists paths, relative to the lower root, that the overlay hides with whiteouts:
+	// the excluded paths of a share that exports the whole tree.
+	Hide []string `json:"hide,omitempty"`
 
 	Interface string `json:"interface,omitempty"`
 	Address   string `json:"address,omitempty"`

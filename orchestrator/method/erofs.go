@@ -43,7 +43,7 @@ func (Erofs) Devices(c Config) []Device {
 // GuestSteps implements Method.
 func (Erofs) GuestSteps(c Config) []protocol.Step {
 	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
-		FSType: "erofs", ReadOnly: true}}, overlay(c)...)
+		FSType: "erofs", ReadOnly: true}}, overlay(c, false)...)
 }
 
 // Warnings implements Method.

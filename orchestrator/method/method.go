@@ -5,12 +5,15 @@
 package method
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // Params holds a cell's value of every parameter of its method, keyed by name: int64 for
@@ -35,6 +38,7 @@ type Config struct {
 	Tree       string      // the host tree's root
 	Work       string      // the cell's scratch directory on the host (images, logs)
 	Sockets    string      // the cell's short directory for unix sockets
+	Hidden     []string    // the tree's top-most excluded paths (tree.ExcludedRoots)
 	Exclude    []string    // the spec's exclusion rules
 	Owner      *spec.Owner // how files should appear in the guest; nil = as on the host
 	Mountpoint string      // where the guest sees the tree
@@ -117,8 +121,12 @@ const (
 )
 
 // overlay returns the guest steps that put a writable overlay over the read-only lower layer.
-func overlay(c Config) []protocol.Step {
+// A share exports the whole tree, so its overlay hides the excluded paths with whiteouts.
+func overlay(c Config, share bool) []protocol.Step {
 	s := protocol.Step{Kind: protocol.StepOverlay, Name: "overlay", Lower: lowerDir, Target: c.Mountpoint}
+	if share {
+		s.Hide = c.Hidden
+	}
 	if c.Params.Str("upper") == "disk" {
 		s.UpperDevice = "/dev/vdz"
 	}
@@ -168,8 +176,12 @@ func GuestCommand(s protocol.Step) string {
 		if s.UpperDevice != "" {
 			upper = s.UpperDevice
 		}
-		return fmt.Sprintf("mount -t overlay -o lowerdir=%s,upperdir=<%s>/upper,workdir=<%s>/work overlay %s",
+		cmd := fmt.Sprintf("mount -t overlay -o lowerdir=%s,upperdir=<%s>/upper,workdir=<%s>/work overlay %s",
 			s.Lower, upper, upper, s.Target)
+		if s.Hide != nil {
+			cmd = fmt.Sprintf("mknod <upper>/PATH c 0 0 for %d excluded paths; %s", len(s.Hide), cmd)
+		}
+		return cmd
 	case protocol.StepReceiveTar:
 		return fmt.Sprintf("tar -x -C %s < /dev/virtio-ports/%s", s.Target, s.Port)
 	case protocol.StepMkdir:
@@ -192,4 +204,17 @@ func join(sep string, parts ...string) string {
 		out += p
 	}
 	return out
+}
+
+// HostEnv is what a method's host step may use besides its Config.
+type HostEnv struct {
+	Log     io.Writer     // the cell's host log
+	Matcher *tree.Matcher // the spec's exclusions
+}
+
+// HostRunner is implemented by methods whose host steps need Go code (an exclusion list
+// before mksquashfs, a daemon to supervise, a stream to send). RunHostStep returns an undo
+// action, run at teardown even when the step failed, or nil.
+type HostRunner interface {
+	RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (undo func(), err error)
 }

@@ -29,7 +29,7 @@ func (NineP) Devices(c Config) []Device {
 func (NineP) GuestSteps(c Config) []protocol.Step {
 	opts := fmt.Sprintf("trans=virtio,version=9p2000.L,msize=%d,cache=%s", c.Params.Int("msize"), c.Params.Str("cache"))
 	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
-		FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c)...)
+		FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...)
 }
 
 // Warnings implements Method.

@@ -50,7 +50,7 @@ func (Squashfs) Devices(c Config) []Device {
 // GuestSteps implements Method.
 func (Squashfs) GuestSteps(c Config) []protocol.Step {
 	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
-		FSType: "squashfs", ReadOnly: true}}, overlay(c)...)
+		FSType: "squashfs", ReadOnly: true}}, overlay(c, false)...)
 }
 
 // Warnings implements Method.

@@ -35,7 +35,7 @@ func (v Virtiofs) Devices(c Config) []Device {
 // GuestSteps implements Method.
 func (Virtiofs) GuestSteps(c Config) []protocol.Step {
 	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
-		FSType: "virtiofs", ReadOnly: true}}, overlay(c)...)
+		FSType: "virtiofs", ReadOnly: true}}, overlay(c, true)...)
 }
 
 // Warnings implements Method.

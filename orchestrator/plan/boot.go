@@ -34,7 +34,7 @@ func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, acce
 		qemu.WithMemory(e.QEMU.Memory),
 		qemu.WithKernel(p.Kernel),
 		qemu.WithInitrd(filepath.Join(work, InitrdFile)),
-		qemu.WithConsoleLog(filepath.Join(work, ConsoleFile)),
+		qemu.WithConsoleLog(filepath.Join(p.Logs(c), ConsoleFile)),
 		qemu.VirtioSerialPort("ctl", filepath.Join(p.SocketDir(c), ControlSock)),
 	}
 	if accel != "" {

@@ -22,10 +22,15 @@ type Paths struct {
 	Kernel  string // the guest kernel image
 	Modules string // the kernel's lib/modules/<version>
 	Sockets string // a short directory for unix sockets (sun_path holds 107 bytes)
+	// Hidden are the tree's top-most excluded paths, found by the run's walk; nil in plans.
+	Hidden []string
 }
 
 // Work is the cell's scratch directory on the host.
 func (p Paths) Work(c Cell) string { return filepath.Join(p.Run, "work", FileName(c.ID)) }
+
+// Logs is the cell's log directory: console, events, workload output, helper logs.
+func (p Paths) Logs(c Cell) string { return filepath.Join(p.Run, "logs", FileName(c.ID)) }
 
 // SocketDir is the cell's directory for unix sockets: short, named by a hash of the cell ID.
 func (p Paths) SocketDir(c Cell) string {
@@ -40,6 +45,7 @@ func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
 		Tree:       p.Tree,
 		Work:       p.Work(c),
 		Sockets:    p.SocketDir(c),
+		Hidden:     p.Hidden,
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
 		Mountpoint: e.Guest.Mountpoint,

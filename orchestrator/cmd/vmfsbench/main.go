@@ -38,6 +38,8 @@ const usage = `usage: vmfsbench <command> [arguments]
 commands:
   validate SPEC...             check specs; print every error as file:line:col: field: message
   plan SPEC [--json]           print each cell and its steps with the exact host commands
+  run SPEC [-o DIR] [--only GLOB] [--fail-fast]
+                               run the cells; results go to DIR (default results/runs/<name>/<time>)
   digest SPEC                  walk the spec's tree after exclusions: files, bytes, digest
   kernel fetch [--arch ARCH]   download Debian's kernel for ARCH (x86_64, aarch64) into the cache
 
@@ -50,16 +52,17 @@ var commands = map[string]command{
 	"validate": cmdValidate,
 	"plan":     cmdPlan,
 	"digest":   cmdDigest,
+	"run":      cmdRun,
 	"kernel":   cmdKernel,
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(vmfsbench(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func vmfsbench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {

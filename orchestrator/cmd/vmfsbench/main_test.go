@@ -11,10 +11,10 @@ import (
 	"testing"
 )
 
-func vmfsbench(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
+	code = vmfsbench(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -36,7 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{"kernel without fetch", []string{"kernel"}, 2, "usage: vmfsbench kernel fetch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := vmfsbench(t, tc.args...)
+			code, out, errs := runCLI(t, tc.args...)
 			if code != tc.code || !strings.Contains(out+errs, tc.out) {
 				t.Errorf("exit %d, want %d; output:\n%s%s", code, tc.code, out, errs)
 			}
@@ -47,7 +47,7 @@ func TestExitCodes(t *testing.T) {
 // TestThreeMistakes: a spec with three mistakes on different lines prints three
 // file:line:col errors and exits 2.
 func TestThreeMistakes(t *testing.T) {
-	code, _, errs := vmfsbench(t, "validate", "../../spec/testdata/three-mistakes.yaml")
+	code, _, errs := runCLI(t, "validate", "../../spec/testdata/three-mistakes.yaml")
 	if code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
@@ -67,7 +67,7 @@ func TestThreeMistakes(t *testing.T) {
 }
 
 func TestPlanJSONSeed(t *testing.T) {
-	code, out, errs := vmfsbench(t, "plan", "../../../specs/seed-llvm-riscv64.yaml", "--json")
+	code, out, errs := runCLI(t, "plan", "../../../specs/seed-llvm-riscv64.yaml", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -131,7 +131,7 @@ tree:
   exclude: [.git, "build/*", "!build/stage2cross"]
 methods: [ext4: {}]
 `), 0o644))
-	code, out, errs := vmfsbench(t, "digest", specFile)
+	code, out, errs := runCLI(t, "digest", specFile)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

@@ -1,0 +1,335 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+	"github.com/vmfsbench/vmfsbench/results"
+)
+
+// Log files of a cell, in its log directory.
+const (
+	EventsFile = "events.jsonl"
+	OutputFile = "output.log"
+	QEMUFile   = "qemu.log"
+	HostFile   = "host.log" // host commands: image builds, daemons
+)
+
+// phaseOf maps a step kind to the phase its time counts in.
+var phaseOf = map[string]string{
+	method.StepPrepareCache: "prepare-cache", method.StepBuildImage: "build", method.StepStartDaemon: "start-daemon",
+	method.StepBoot: "boot", method.StepTransfer: "transfer", method.StepMount: "mount",
+	method.StepWorkload: "workload", method.StepTeardown: "teardown",
+}
+
+// cellRun is the state of one cell while it runs.
+type cellRun struct {
+	r      *Runner
+	c      plan.Cell
+	m      method.Method
+	cfg    method.Config
+	job    protocol.Job
+	res    *results.Cell
+	logs   string
+	host   *os.File // host.log
+	guest  *guest
+	files  []io.Closer
+	after  []func() // teardown actions of the method's host steps, run in reverse
+	stepAt time.Time
+}
+
+// RunCell runs one cell to the end and returns its result; it never panics on a cell error.
+func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
+	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
+		Repetition: c.Repetition, Phases: map[string]float64{}, Accel: r.Accel, Warnings: c.Warnings, Start: time.Now()}
+	m, err := method.Lookup(c.Method)
+	if err != nil {
+		res.Error = err.Error()
+		res.Finish(time.Now())
+		return res
+	}
+	cr := &cellRun{r: r, c: c, m: m, cfg: plan.MethodConfig(r.Exp, c, r.Paths), res: res, logs: r.Paths.Logs(c)}
+	cr.job = plan.GuestJob(r.Exp, c, m, cr.cfg)
+	cr.job.Fault = r.Fault
+	if err := cr.setup(); err != nil {
+		res.Error = err.Error()
+	} else {
+		for _, s := range c.Steps {
+			if s.Kind == method.StepTeardown {
+				break // always done below, also after a failure
+			}
+			t0 := time.Now()
+			r.progressf("%s  %s", c.ID, s.Kind)
+			err := cr.do(ctx, s)
+			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds()
+			if err != nil {
+				res.Error = fmt.Sprintf("%s: %v", s.Kind, err)
+				break
+			}
+		}
+	}
+	t0 := time.Now()
+	cr.teardown()
+	res.Phases["teardown"] = time.Since(t0).Seconds()
+	res.Finish(time.Now())
+	if res.Error != "" {
+		fmt.Fprintf(cr.hostLog(), "cell failed: %s\n", res.Error)
+	}
+	for _, f := range cr.files {
+		f.Close()
+	}
+	return res
+}
+
+func (cr *cellRun) setup() error {
+	for _, d := range []string{cr.cfg.Work, cr.cfg.Sockets, cr.logs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(filepath.Join(cr.logs, HostFile))
+	if err != nil {
+		return err
+	}
+	cr.host = f
+	cr.files = append(cr.files, f)
+	return nil
+}
+
+func (cr *cellRun) hostLog() io.Writer {
+	if cr.host == nil {
+		return io.Discard
+	}
+	return cr.host
+}
+
+func (cr *cellRun) create(name string) (*os.File, error) {
+	f, err := os.Create(filepath.Join(cr.logs, name))
+	if err == nil {
+		cr.files = append(cr.files, f)
+	}
+	return f, err
+}
+
+func (cr *cellRun) do(ctx context.Context, s method.Step) error {
+	switch s.Kind {
+	case method.StepPrepareCache:
+		check, err := prepareCache(ctx, cr.c.Cache, cr.r.Paths.Tree, cr.r.Matcher)
+		cr.res.CacheCheck = check
+		return err
+	case method.StepBuildImage, method.StepStartDaemon, method.StepTransfer:
+		return cr.hostStep(ctx, s)
+	case method.StepBoot:
+		return cr.boot(ctx)
+	case method.StepMount:
+		return cr.mount(ctx)
+	case method.StepWorkload:
+		return cr.workload(ctx)
+	}
+	return fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+// hostStep runs a method's host step: through the method when it has Go code for it, else
+// the step's command.
+func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
+	if h, ok := cr.m.(method.HostRunner); ok {
+		undo, err := h.RunHostStep(ctx, s, cr.cfg, method.HostEnv{Log: cr.hostLog(), Matcher: cr.r.Matcher})
+		if undo != nil {
+			cr.after = append(cr.after, undo)
+		}
+		return err
+	}
+	if len(s.Argv) == 0 {
+		return fmt.Errorf("method %s has no way to do %q", cr.m.Name(), s.Desc)
+	}
+	return runCommand(ctx, cr.hostLog(), s.Argv)
+}
+
+// runCommand runs argv in its own process group, its output going to log.
+func runCommand(ctx context.Context, log io.Writer, argv []string) error {
+	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	setGroup(cmd)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w (see %s)", argv[0], err, HostFile)
+	}
+	return nil
+}
+
+func (cr *cellRun) boot(ctx context.Context) error {
+	base, mods, err := initramfs.BuildBase(ctx, cr.r.Cache, initramfs.Base{
+		Agent: cr.r.Agent, ModulesDir: cr.r.Kernel.ModulesDir, Modules: cr.c.Modules,
+		Busybox: initramfs.BusyboxAvailable(cr.r.Agent), Extras: extras(cr.r.Exp.Guest.Files)})
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(mods))
+	for i, m := range mods {
+		names[i] = m.Name
+	}
+	fmt.Fprintf(cr.hostLog(), "initramfs %s: modules %s\n", base, strings.Join(names, " "))
+	job, err := json.Marshal(cr.job)
+	if err != nil {
+		return err
+	}
+	initrd := filepath.Join(cr.cfg.Work, plan.InitrdFile)
+	if err := initramfs.WriteCellInitrd(initrd, base, job); err != nil {
+		return err
+	}
+	fns, err := plan.QEMUOptions(cr.r.Exp, cr.c, cr.m.Devices(cr.cfg), cr.r.Paths, cr.r.Accel)
+	if err != nil {
+		return err
+	}
+	argv, err := qemu.Build(fns...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cr.hostLog(), "$ %s\n", qemu.Quote(argv))
+	qlog, err := cr.create(QEMUFile)
+	if err != nil {
+		return err
+	}
+	evlog, err := cr.create(EventsFile)
+	if err != nil {
+		return err
+	}
+	out, err := cr.create(OutputFile)
+	if err != nil {
+		return err
+	}
+	cr.guest, err = bootGuest(ctx, argv, filepath.Join(cr.cfg.Sockets, plan.ControlSock),
+		filepath.Join(cr.logs, plan.ConsoleFile), qlog, evlog, out)
+	if err != nil {
+		return err
+	}
+	deadline := cr.guest.start.Add(cr.r.Exp.QEMU.BootTimeout)
+	for {
+		ev, err := cr.guest.next(ctx, deadline, "the agent to start (boot timeout "+cr.r.Exp.QEMU.BootTimeout.String()+")")
+		if err != nil {
+			return err
+		}
+		switch ev.Kind {
+		case protocol.EventError:
+			return fmt.Errorf("agent: %s", ev.Error)
+		case protocol.EventModules:
+			if ev.Result != nil {
+				cr.res.Guest.ModulesSeconds = ev.Result.Seconds
+			}
+			return nil
+		}
+	}
+}
+
+// mount follows the agent through the job's steps.
+func (cr *cellRun) mount(ctx context.Context) error {
+	if len(cr.job.Steps) == 0 {
+		return nil
+	}
+	last := cr.job.Steps[len(cr.job.Steps)-1].Label(len(cr.job.Steps) - 1)
+	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout)
+	for {
+		ev, err := cr.guest.next(ctx, deadline, "the guest steps")
+		if err != nil {
+			return err
+		}
+		switch {
+		case ev.Kind == protocol.EventError:
+			return fmt.Errorf("agent: %s", ev.Error)
+		case ev.Kind == protocol.EventStepEnd && ev.Step == last:
+			return nil
+		}
+	}
+}
+
+// workloadGrace is how long past the workload timeout the host waits for the agent's own
+// timeout to report before it kills the VM.
+const workloadGrace = 30 * time.Second
+
+func (cr *cellRun) workload(ctx context.Context) error {
+	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
+	var failure error
+	for {
+		ev, err := cr.guest.next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
+		if err != nil {
+			if failure != nil {
+				return failure
+			}
+			return err
+		}
+		switch ev.Kind {
+		case protocol.EventResult:
+			cr.record(ev.Result)
+		case protocol.EventError:
+			failure = fmt.Errorf("agent: %s", ev.Error)
+			// The agent powers off next; keep reading so the result is complete.
+		case protocol.EventDone:
+			if failure != nil {
+				return failure
+			}
+			return cr.checkDigest()
+		}
+	}
+}
+
+func (cr *cellRun) record(r *protocol.Result) {
+	if r == nil {
+		return
+	}
+	g := &cr.res.Guest
+	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
+	if cr.job.Workload.Kind == protocol.WorkloadExec {
+		code := r.ExitCode
+		cr.res.ExitCode = &code
+	}
+	cr.res.Digest = r.Digest
+}
+
+func (cr *cellRun) checkDigest() error {
+	if cr.job.Workload.Kind != protocol.WorkloadReadAll || cr.r.Want == nil {
+		return nil
+	}
+	ok := cr.res.Digest == cr.r.Want.Digest
+	cr.res.DigestOK = &ok
+	if !ok {
+		return fmt.Errorf("the guest saw a different tree: digest %s (%d files, %d bytes), host %s (%d files, %d bytes)",
+			cr.res.Digest, cr.res.Guest.Files, cr.res.Guest.Bytes, cr.r.Want.Digest, cr.r.Want.Files, cr.r.Want.Bytes)
+	}
+	return nil
+}
+
+// teardown stops the guest and the method's helpers and removes the cell's work files.
+func (cr *cellRun) teardown() {
+	if cr.guest != nil {
+		if cr.res.Error == "" {
+			cr.guest.waitExit(10 * time.Second) // it reported done and is powering off
+		} else {
+			cr.guest.stop()
+		}
+	}
+	for i := len(cr.after) - 1; i >= 0; i-- {
+		cr.after[i]()
+	}
+	os.RemoveAll(cr.cfg.Work)
+	os.RemoveAll(cr.cfg.Sockets)
+}
+
+func extras(files map[string]string) []initramfs.File {
+	var out []initramfs.File
+	for g, h := range files {
+		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
+	}
+	return out
+}

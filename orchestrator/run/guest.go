@@ -1,0 +1,166 @@
+package run
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+)
+
+// event is an agent event with the host time it arrived.
+type event struct {
+	protocol.Event
+	at  time.Time
+	err error // a broken channel; the last value sent
+}
+
+// guest is one booted VM and the stream of its agent's events.
+type guest struct {
+	vm      *qemu.VM
+	events  chan event
+	console string // console log path, for error messages
+	start   time.Time
+}
+
+// bootGuest listens on the control socket, starts QEMU and accepts its connection. Events
+// are then read in the background into g.events, which is closed when the channel ends.
+// eventLog receives every event line as it came; output receives the workload's output.
+func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemuLog, eventLog, output io.Writer) (*guest, error) {
+	ch, err := qemu.Listen(ctlSock)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	g := &guest{events: make(chan event, 64), console: console, start: time.Now()}
+	g.vm, err = qemu.Start(ctx, argv, qemuLog, qemuLog)
+	if err != nil {
+		ch.Close()
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	// QEMU connects at start-up, before the guest runs; a QEMU that fails on its command line
+	// exits instead, so wait for whichever comes first.
+	acceptCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	go func() {
+		select {
+		case <-g.vm.Done():
+			cancel()
+		case <-acceptCtx.Done():
+		}
+	}()
+	conn, err := ch.Accept(acceptCtx)
+	cancel()
+	ch.Close()
+	if err != nil {
+		g.stop()
+		return nil, fmt.Errorf("qemu did not connect to the control socket: %w%s", err, g.exitNote())
+	}
+	go func() {
+		defer close(g.events)
+		defer conn.Close()
+		dec := protocol.NewDecoder(io.TeeReader(conn, eventLog))
+		for {
+			ev, err := dec.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					g.events <- event{at: time.Now(), err: err}
+				}
+				return
+			}
+			if ev.Kind == protocol.EventOutput && output != nil {
+				io.WriteString(output, ev.Data)
+			}
+			g.events <- event{Event: ev, at: time.Now()}
+		}
+	}()
+	return g, nil
+}
+
+// next waits for the next event until deadline. ok is false when the channel ended.
+func (g *guest) next(ctx context.Context, deadline time.Time, what string) (event, error) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case ev, ok := <-g.events:
+		if !ok {
+			return event{}, fmt.Errorf("the guest stopped reporting before %s%s", what, g.exitNote())
+		}
+		if ev.err != nil {
+			return event{}, fmt.Errorf("control channel: %w", ev.err)
+		}
+		return ev, nil
+	case <-t.C:
+		return event{}, fmt.Errorf("timed out after %s waiting for %s", time.Since(g.start).Round(time.Second), what)
+	case <-ctx.Done():
+		return event{}, fmt.Errorf("interrupted while waiting for %s: %w", what, context.Cause(ctx))
+	}
+}
+
+// exitNote says how QEMU ended, with the kernel's panic message or the console's last lines.
+func (g *guest) exitNote() string {
+	select {
+	case <-g.vm.Done():
+	case <-time.After(3 * time.Second):
+		return ""
+	}
+	note := "; qemu exited"
+	if err := g.vm.Wait(); err != nil {
+		note += " (" + err.Error() + ")"
+	}
+	lines := consoleLines(g.console)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if j := strings.Index(lines[i], "Kernel panic"); j >= 0 {
+			return note + "; guest kernel panic: " + lines[i][j:]
+		}
+	}
+	if len(lines) > 0 {
+		note += "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
+	}
+	return note
+}
+
+// stop powers the VM off the hard way if it is still running and waits until its whole
+// process group is gone.
+func (g *guest) stop() {
+	select {
+	case <-g.vm.Done():
+	default:
+		g.vm.Kill()
+	}
+	g.vm.Wait()
+}
+
+// waitExit gives a guest that reported done a moment to power off by itself.
+func (g *guest) waitExit(d time.Duration) {
+	select {
+	case <-g.vm.Done():
+	case <-time.After(d):
+	}
+	g.stop()
+}
+
+// consoleLines returns the non-empty lines of the last 256 KiB of the console log.
+func consoleLines(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > 256<<10 {
+		f.Seek(-256<<10, io.SeekEnd)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}

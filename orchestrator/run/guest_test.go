@@ -1,0 +1,218 @@
+package run
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/results"
+)
+
+// needGuest makes sure a real guest can boot: QEMU and a cached kernel. Without CI a missing
+// piece skips the test loudly; with CI=true it fails it.
+func needGuest(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: not booting guests")
+	}
+	missing := func(what string) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI=true but %s: the guest tests cannot run", what)
+		}
+		t.Skipf("!!! SKIPPING A REAL-GUEST TEST: %s (run `make kernel` or install qemu-system-x86) !!!", what)
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		missing("qemu-system-x86_64 is not installed")
+	}
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		missing(err.Error())
+	}
+	if _, err := kernel.Find(cache, "x86_64"); err != nil {
+		missing(err.Error())
+	}
+}
+
+// buildStatic compiles a testdata program as a static linux/amd64 binary at out.
+func buildStatic(t *testing.T, pkg, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/"+pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// runOne loads the spec (written into a temp dir beside tree), makes a Runner and runs the
+// spec's first cell. It fails the test if any process of the cell outlives it.
+func runOne(t *testing.T, specYAML string, setup func(*Runner)) (*results.Cell, *Runner) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte(specYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := spec.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := New(ctx, e, Options{Out: filepath.Join(dir, "out"), Digest: e.Workload.Builtin == "read-all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if setup != nil {
+		setup(r)
+	}
+	cells, err := plan.Expand(e, r.Paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.RunCell(ctx, cells[0])
+	t.Logf("cell %s: %s %s (wall %.1fs)", res.ID, res.Status, res.Error, res.Wall)
+	if left := processesMentioning(r.Paths.Sockets); len(left) > 0 {
+		t.Errorf("processes of the cell left alive: %v", left)
+	}
+	if _, err := os.Stat(r.Paths.SocketDir(cells[0])); !os.IsNotExist(err) {
+		t.Errorf("socket directory of the cell not removed: %v", err)
+	}
+	if _, err := os.Stat(r.Paths.Work(cells[0])); !os.IsNotExist(err) {
+		t.Errorf("work directory of the cell not removed: %v", err)
+	}
+	return res, r
+}
+
+// processesMentioning lists the pids whose command line contains s.
+func processesMentioning(s string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+			continue // a zombie is dead; only its parent can reap it
+		}
+		if strings.Contains(string(b), s) {
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
+}
+
+const specHead = `version: 1
+name: guest-test
+qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: %s}
+cache: [asis]
+methods: [9p: {msize: 512000, cache: loose}]
+`
+
+func specWith(bootTimeout, rest string) string {
+	return strings.Replace(specHead, "%s", bootTimeout, 1) + rest
+}
+
+// TestReadAllOver9pMatchesHostDigest boots a guest that reads a synthetic tree over 9p with
+// the seed's exclusions; its digest must equal `vmfsbench digest`'s.
+func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
+	needGuest(t)
+	res, r := runOne(t, specWith("2m", `tree:
+  synthetic: {files: 600, bytes: 3MiB, seed: 11}
+  exclude: [.git, "build/*", "!build/stage2cross"]
+workload: {builtin: read-all, timeout: 5m}
+`), nil)
+	if res.Status != results.StatusOK {
+		t.Fatalf("cell failed: %s", res.Error)
+	}
+	host, err := tree.DigestTree(context.Background(), r.Paths.Tree, r.Matcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != host.Digest || res.DigestOK == nil || !*res.DigestOK {
+		t.Errorf("guest digest %s, host %s", res.Digest, host.Digest)
+	}
+	if res.Guest.Files != host.Files || res.Guest.Bytes != host.Bytes || host.Files >= 600 {
+		t.Errorf("guest saw %d files/%d bytes, host %d/%d (of 600 before exclusions)", res.Guest.Files, res.Guest.Bytes, host.Files, host.Bytes)
+	}
+	if res.Phases["boot"] <= 0 || res.Phases["workload"] <= 0 || res.Total != res.Phases["workload"] {
+		t.Errorf("phases %v total %v", res.Phases, res.Total)
+	}
+}
+
+// execTree makes a tree holding the static test program at bin/exitprog.
+func execTree(t *testing.T) string {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buildStatic(t, "exitprog", filepath.Join(root, "bin", "exitprog"))
+	return root
+}
+
+func TestExecReturnsExitCodeAndOutput(t *testing.T) {
+	needGuest(t)
+	root := execTree(t)
+	res, r := runOne(t, specWith("2m", `tree: {path: `+root+`}
+workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
+`), nil)
+	if res.Status != results.StatusOK || res.ExitCode == nil || *res.ExitCode != 0 {
+		t.Fatalf("status %s, exit code %v, error %s", res.Status, res.ExitCode, res.Error)
+	}
+	out, _ := os.ReadFile(filepath.Join(r.Paths.Run, "logs", plan.FileName(res.ID), OutputFile))
+	for _, want := range []string{"exitprog stdout: [0 hello guest]", "exitprog stderr"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output.log lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "bin", "exitprog.out")); !os.IsNotExist(err) {
+		t.Errorf("the guest's write reached the host tree: %v", err)
+	}
+}
+
+// TestFaultsEndAsCellErrors: every way a guest can go wrong ends as a clear cell error within
+// its timeout, with no process of the cell left (runOne checks).
+func TestFaultsEndAsCellErrors(t *testing.T) {
+	needGuest(t)
+	root := execTree(t)
+	silent := filepath.Join(t.TempDir(), "silentinit")
+	buildStatic(t, "silentinit", silent)
+	for _, tc := range []struct {
+		name     string
+		boot     string
+		workload string
+		setup    func(*Runner)
+		want     string
+		within   time.Duration
+	}{
+		{"workload fails", "2m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
+			"workload: agent: workload exited with status 3", 90 * time.Second},
+		{"agent panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Fault = "panic" },
+			"agent panic", 90 * time.Second},
+		{"kernel panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Fault = "kernel-panic" },
+			"guest kernel panic", 90 * time.Second},
+		{"agent hangs", "2m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Fault = "hang" },
+			"timed out", 90 * time.Second},
+		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
+			"boot: timed out after 15s waiting for the agent to start", 60 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			res, _ := runOne(t, specWith(tc.boot, "tree: {path: "+root+"}\nworkload: "+tc.workload+"\n"), tc.setup)
+			if res.Status != results.StatusFailed || !strings.Contains(res.Error, tc.want) {
+				t.Errorf("status %s, error %q; want failed with %q", res.Status, res.Error, tc.want)
+			}
+			if d := time.Since(start); d > tc.within {
+				t.Errorf("took %s, want under %s", d, tc.within)
+			}
+		})
+	}
+}

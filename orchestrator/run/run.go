@@ -1,0 +1,79 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/results"
+)
+
+// Selection says which cells of the plan to run.
+type Selection struct {
+	Only     string // a path.Match pattern over cell IDs; "" = all
+	FailFast bool   // stop after the first failed cell
+}
+
+// Run runs the selected cells in plan order, writing cells/<cell>.json after each, and
+// returns their results. A failed cell does not stop the run unless sel.FailFast.
+func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*results.Cell, error) {
+	var todo []plan.Cell
+	for _, c := range cells {
+		if sel.Only != "" {
+			if ok, err := path.Match(sel.Only, c.ID); err != nil {
+				return nil, fmt.Errorf("--only %q: %w", sel.Only, err)
+			} else if !ok {
+				continue
+			}
+		}
+		todo = append(todo, c)
+	}
+	var out []*results.Cell
+	start := time.Now()
+	for i, c := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		r.progressf("cell %d/%d %s (elapsed %s)", i+1, len(todo), c.ID, time.Since(start).Round(time.Second))
+		res := r.RunCell(ctx, c)
+		if err := results.WriteJSON(filepath.Join(r.Paths.Run, "cells", plan.FileName(c.ID)+".json"), res); err != nil {
+			return out, err
+		}
+		out = append(out, res)
+		if res.Status != results.StatusOK {
+			r.progressf("cell %s FAILED: %s", c.ID, res.Error)
+			if sel.FailFast {
+				break
+			}
+		} else {
+			r.progressf("cell %s ok: total %.1fs, wall %.1fs", c.ID, res.Total, res.Wall)
+		}
+	}
+	return out, ctx.Err()
+}
+
+// DefaultOut is the run directory used when none is given: results/runs/<spec>/<run id>,
+// the id being the start time.
+func DefaultOut(name string, now time.Time) string {
+	return filepath.Join("results", "runs", name, now.Format("20060102-150405"))
+}
+
+// PrepareOut creates the run directory and copies the spec into it. It refuses a directory
+// that already holds results, so finished results are never overwritten.
+func PrepareOut(dir, specFile string) error {
+	if _, err := os.Stat(filepath.Join(dir, "cells")); err == nil {
+		return fmt.Errorf("%s already holds a run; choose another -o", dir)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(specFile)
+	if err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(filepath.Join(dir, "spec.yaml"), data)
+}

@@ -1,0 +1,159 @@
+// Package run executes a plan: for each cell it prepares the host page cache, does the
+// method's host steps, boots the guest with the cell's initramfs, follows the agent's events
+// through mount and workload, tears everything down and records the phases.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
+
+// Runner runs the cells of one experiment into one output directory.
+type Runner struct {
+	Exp         *spec.Experiment
+	Paths       plan.Paths
+	Cache       string        // vmfsbench's cache directory
+	Kernel      kernel.Kernel // the guest kernel
+	Agent       string        // the static agent binary for the guest's arch
+	Accel       string        // kvm or tcg, decided once per run
+	AccelReason string
+	Matcher     *tree.Matcher
+	Want        *tree.Summary // the host's digest of the filtered tree, when known
+	Progress    io.Writer     // one line per phase; nil for none
+	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
+	Fault string
+}
+
+// Options are the run-wide choices of `vmfsbench run`.
+type Options struct {
+	Out      string    // the run directory
+	Progress io.Writer // progress lines
+	Digest   bool      // compute the host digest of the tree to check read-all against
+}
+
+// goarch maps a guest arch to the GOARCH of its agent.
+var goarch = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "riscv64": "riscv64"}
+
+// New resolves everything the cells share: the tree (generating a synthetic one), the kernel,
+// the agent binary, the accelerator and, when asked, the host digest of the tree.
+func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{Exp: e, Cache: cache, Progress: o.Progress}
+	r.Paths = plan.Paths{Run: o.Out, Tree: e.Tree.Path}
+	if e.Tree.Synthetic != nil {
+		s := e.Tree.Synthetic
+		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, spec.FormatSize(s.Bytes))
+		if r.Paths.Tree, err = tree.EnsureSynthetic(ctx, cache, tree.Synthetic{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed}); err != nil {
+			return nil, err
+		}
+	}
+	if fi, err := os.Stat(r.Paths.Tree); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%s: tree.path %s is not a directory", e.File, r.Paths.Tree)
+	}
+	if r.Matcher, err = tree.NewMatcher(e.Tree.Exclude); err != nil {
+		return nil, fmt.Errorf("%s: tree.exclude: %w", e.File, err)
+	}
+	if r.Paths.Hidden, err = tree.ExcludedRoots(ctx, r.Paths.Tree, r.Matcher); err != nil {
+		return nil, err
+	}
+	if e.Guest.Kernel != "" {
+		r.Kernel, err = kernel.FromPaths(e.Guest.Kernel, e.Guest.Modules)
+	} else {
+		r.Kernel, err = kernel.Find(cache, e.Guest.Arch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Paths.Kernel, r.Paths.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
+	if r.Paths.Sockets, err = os.MkdirTemp("", "vmfsbench."); err != nil {
+		return nil, err
+	}
+	r.progressf("building the guest agent for %s", e.Guest.Arch)
+	if r.Agent, err = initramfs.BuildAgent(ctx, cache, goarch[e.Guest.Arch]); err != nil {
+		return nil, err
+	}
+	if o.Digest {
+		r.progressf("digesting the host tree %s", r.Paths.Tree)
+		sum, err := tree.DigestTree(ctx, r.Paths.Tree, r.Matcher)
+		if err != nil {
+			return nil, err
+		}
+		r.Want = &sum
+	}
+	r.Accel, r.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
+	if err != nil {
+		return nil, err
+	}
+	r.progressf("accel %s: %s", r.Accel, r.AccelReason)
+	return r, nil
+}
+
+// Close removes the run's socket directory.
+func (r *Runner) Close() error { return os.RemoveAll(r.Paths.Sockets) }
+
+func (r *Runner) progressf(format string, args ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+}
+
+// probeKVM boots the agent under KVM with an empty job and succeeds only if it reports done
+// within the probe's timeout (ChooseAccel gives the context its deadline).
+func (r *Runner) probeKVM(ctx context.Context, accel string) error {
+	dir, err := os.MkdirTemp(r.Paths.Sockets, "probe")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	base, _, err := initramfs.BuildBase(ctx, r.Cache, initramfs.Base{Agent: r.Agent, ModulesDir: r.Kernel.ModulesDir, Modules: plan.BaseModules})
+	if err != nil {
+		return err
+	}
+	initrd := filepath.Join(dir, "initrd")
+	if err := initramfs.WriteCellInitrd(initrd, base, []byte(`{"cell":"kvm-probe","workload":{}}`)); err != nil {
+		return err
+	}
+	arch, _ := qemu.ParseArch(r.Exp.Guest.Arch)
+	argv, err := qemu.Build(qemu.WithArch(arch), qemu.WithAccel(accel), qemu.WithMemory(512<<20),
+		qemu.WithKernel(r.Kernel.Vmlinuz), qemu.WithInitrd(initrd), qemu.WithConsoleLog(filepath.Join(dir, "console")),
+		qemu.VirtioSerialPort("ctl", filepath.Join(dir, "ctl")))
+	if err != nil {
+		return err
+	}
+	g, err := bootGuest(ctx, argv, filepath.Join(dir, "ctl"), filepath.Join(dir, "console"), io.Discard, io.Discard, nil)
+	if err != nil {
+		return err
+	}
+	defer g.stop()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(qemu.KVMProbeTimeout)
+	}
+	for {
+		ev, err := g.next(ctx, deadline, "the probe's done event")
+		if err != nil {
+			return err
+		}
+		if ev.Kind == "done" {
+			return nil
+		}
+		if ev.Kind == "error" {
+			return errors.New(ev.Error)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+// Package results holds what a run records: one Cell per matrix cell, written as JSON and as
+// a CSV row, atomically, so a crash never leaves a half-written result.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Cell statuses.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// Phase names, in the order a cell goes through them. Total counts build, transfer and
+// workload, as the seed study did; wall is everything.
+var PhaseNames = []string{"prepare-cache", "build", "start-daemon", "boot", "transfer", "mount", "workload", "teardown"}
+
+// Cell is the result of one cell.
+type Cell struct {
+	ID         string             `json:"id"`
+	Group      string             `json:"group"`
+	Method     string             `json:"method"`
+	Params     map[string]any     `json:"params"`
+	Cache      string             `json:"cache"`
+	CacheCheck *CacheCheck        `json:"cache_check,omitempty"`
+	Repetition int                `json:"repetition"`
+	Status     string             `json:"status"`
+	Error      string             `json:"error,omitempty"`
+	Phases     map[string]float64 `json:"phases"` // seconds, host wall clock
+	Total      float64            `json:"total"`  // build + transfer + workload, seconds
+	Wall       float64            `json:"wall"`   // the whole cell, seconds
+	Guest      GuestFigures       `json:"guest"`
+	ExitCode   *int               `json:"exit_code,omitempty"`
+	Digest     string             `json:"digest,omitempty"`
+	DigestOK   *bool              `json:"digest_match,omitempty"`
+	Accel      string             `json:"accel"`
+	Warnings   []string           `json:"warnings,omitempty"`
+	Start      time.Time          `json:"start"`
+	End        time.Time          `json:"end"`
+}
+
+// CacheCheck is what the host page cache looked like around cache preparation.
+type CacheCheck struct {
+	CachedBeforeKiB int64 `json:"cached_before_kib"`
+	CachedAfterKiB  int64 `json:"cached_after_kib"`
+	TreeKiB         int64 `json:"tree_kib"`
+}
+
+// GuestFigures are what the agent measured with its own clock.
+type GuestFigures struct {
+	ModulesSeconds  float64 `json:"modules_seconds"`
+	WorkloadSeconds float64 `json:"workload_seconds"`
+	Files           int64   `json:"files"`
+	Symlinks        int64   `json:"symlinks"`
+	Bytes           int64   `json:"bytes"`
+	Entries         int64   `json:"entries,omitempty"`
+}
+
+// Finish computes Total and marks the result ok when no error was recorded.
+func (c *Cell) Finish(end time.Time) {
+	c.End = end
+	c.Wall = end.Sub(c.Start).Seconds()
+	c.Total = c.Phases["build"] + c.Phases["transfer"] + c.Phases["workload"]
+	if c.Error == "" {
+		c.Status = StatusOK
+	} else {
+		c.Status = StatusFailed
+	}
+}
+
+// WriteJSON writes v as indented JSON to path atomically: a temporary file in the same
+// directory, synced, then renamed over path.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// WriteFileAtomic writes data to path so that readers see the old file or the whole new one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
