@@ -39,6 +39,7 @@ type Config struct {
 	Work       string      // the cell's scratch directory on the host (images, logs)
 	Sockets    string      // the cell's short directory for unix sockets
 	Hidden     []string    // the tree's top-most excluded paths (tree.ExcludedRoots)
+	HostPort   int         // a free loopback TCP port for a port forward; 0 in plans
 	Exclude    []string    // the spec's exclusion rules
 	Owner      *spec.Owner // how files should appear in the guest; nil = as on the host
 	Mountpoint string      // where the guest sees the tree

@@ -24,6 +24,8 @@ type Paths struct {
 	Sockets string // a short directory for unix sockets (sun_path holds 107 bytes)
 	// Hidden are the tree's top-most excluded paths, found by the run's walk; nil in plans.
 	Hidden []string
+	// HostPort returns a free loopback port for a cell's port forward; nil in plans.
+	HostPort func() int
 }
 
 // Work is the cell's scratch directory on the host.
@@ -46,11 +48,19 @@ func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
 		Work:       p.Work(c),
 		Sockets:    p.SocketDir(c),
 		Hidden:     p.Hidden,
+		HostPort:   hostPort(p),
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
 		Mountpoint: e.Guest.Mountpoint,
 		Memory:     e.QEMU.Memory,
 	}
+}
+
+func hostPort(p Paths) int {
+	if p.HostPort == nil {
+		return 0
+	}
+	return p.HostPort()
 }
 
 // BaseModules are loaded in every guest: the PCI transport of every virtio device (a module

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -54,7 +55,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{Exp: e, Cache: cache, Progress: o.Progress}
-	r.Paths = plan.Paths{Run: o.Out, Tree: e.Tree.Path}
+	r.Paths = plan.Paths{Run: o.Out, Tree: e.Tree.Path, HostPort: freePort}
 	if e.Tree.Synthetic != nil {
 		s := e.Tree.Synthetic
 		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, spec.FormatSize(s.Bytes))
@@ -101,6 +102,18 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	}
 	r.progressf("accel %s: %s", r.Accel, r.AccelReason)
 	return r, nil
+}
+
+// freePort asks the kernel for a free loopback TCP port. QEMU binds it moments later; the
+// window in which another process could take it is small and a collision fails the boot
+// with a clear QEMU error.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Close removes the run's socket directory.
