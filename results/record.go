@@ -40,6 +40,7 @@ type Cell struct {
 	DigestOK   *bool              `json:"digest_match,omitempty"`
 	Accel      string             `json:"accel"`
 	Warnings   []string           `json:"warnings,omitempty"`
+	Verify     *Verify            `json:"verify,omitempty"`
 	Start      time.Time          `json:"start"`
 	End        time.Time          `json:"end"`
 }
@@ -49,6 +50,16 @@ type CacheCheck struct {
 	CachedBeforeKiB int64 `json:"cached_before_kib"`
 	CachedAfterKiB  int64 `json:"cached_after_kib"`
 	TreeKiB         int64 `json:"tree_kib"`
+}
+
+// Verify is what the guest found after the workload (run with verification on): the owners
+// of the tree's entries by "uid:gid", whether a file could be written at the tree's root, and
+// whether the read-only lower layer of an overlay refused a write.
+type Verify struct {
+	Owners          map[string]int64 `json:"owners"`
+	WriteError      string           `json:"write_error,omitempty"`
+	LowerChecked    bool             `json:"lower_checked"`
+	LowerWriteError string           `json:"lower_write_error,omitempty"`
 }
 
 // GuestFigures are what the agent measured with its own clock.

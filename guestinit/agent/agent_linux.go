@@ -125,7 +125,10 @@ func (a *agent) run(ctx context.Context) error {
 			return err
 		}
 	}
-	return a.workload(ctx, job)
+	if err := a.workload(ctx, job); err != nil {
+		return err
+	}
+	return a.verify(ctx, job)
 }
 
 // loadJob reads the job at jobPath; when it lists no modules they come from modulesPath,

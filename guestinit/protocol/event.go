@@ -40,6 +40,8 @@ const (
 	// ends without it means the job failed (the agent crashed, hung or the guest died),
 	// never that it partly succeeded.
 	EventDone = "done"
+	// EventVerify carries the post-workload check (Job.Verify), sent before "done".
+	EventVerify = "verify"
 )
 
 // Output streams of EventOutput.
@@ -61,6 +63,8 @@ type Event struct {
 	Data   string  `json:"data,omitempty"`
 	Result *Result `json:"result,omitempty"`
 	Error  string  `json:"error,omitempty"`
+	// Verify is the post-workload check's finding (kind "verify").
+	Verify *VerifyResult `json:"verify,omitempty"`
 }
 
 // Result is what a workload or step measured. Summary holds files, symlinks, bytes and (for
@@ -76,7 +80,7 @@ type Result struct {
 }
 
 var knownKinds = map[string]bool{
-	EventReady: true, EventModules: true, EventStepStart: true, EventStepEnd: true,
+	EventReady: true, EventModules: true, EventVerify: true, EventStepStart: true, EventStepEnd: true,
 	EventOutput: true, EventResult: true, EventError: true, EventLog: true, EventDone: true,
 }
 

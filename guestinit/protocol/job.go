@@ -69,6 +69,9 @@ type Job struct {
 	// Mountpoint is where the tree appears in the guest (inside Workload.Chroot if set). It
 	// is the default Workload.Root.
 	Mountpoint string `json:"mountpoint,omitempty"`
+	// Verify, when set, makes the agent check after a successful workload how the tree is
+	// presented (owners, writability) and report it in a "verify" event.
+	Verify *Verify `json:"verify,omitempty"`
 	// Fault is a test hook: one of FaultPanic, FaultHang, FaultKernelPanic, or "" for a
 	// normal run.
 	Fault string `json:"fault,omitempty"`
@@ -134,6 +137,25 @@ func (s Step) Label(i int) string {
 		return s.Name
 	}
 	return fmt.Sprintf("%d:%s", i+1, s.Kind)
+}
+
+// Verify says what the post-workload check looks at.
+type Verify struct {
+	// Lower is a read-only lower layer (under an overlay) that a write must fail in; "" for
+	// methods without one.
+	Lower string `json:"lower,omitempty"`
+}
+
+// VerifyResult is what the check found.
+type VerifyResult struct {
+	// Owners counts the tree's entries by "uid:gid".
+	Owners map[string]int64 `json:"owners"`
+	// WriteError is the error of creating, writing and removing a file at the tree's root;
+	// "" means the tree is writable.
+	WriteError string `json:"write_error"`
+	// LowerWriteError is the error of creating a file in Verify.Lower; "" means the write
+	// succeeded, which it must not.
+	LowerWriteError string `json:"lower_write_error,omitempty"`
 }
 
 // Workload is what the benchmark measures.

@@ -63,6 +63,14 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	cr := &cellRun{r: r, c: c, m: m, cfg: plan.MethodConfig(r.Exp, c, r.Paths), res: res, logs: r.Paths.Logs(c)}
 	cr.job = plan.GuestJob(r.Exp, c, m, cr.cfg)
 	cr.job.Fault = r.Fault
+	if r.Verify {
+		cr.job.Verify = &protocol.Verify{}
+		for _, s := range cr.job.Steps {
+			if s.Kind == protocol.StepOverlay {
+				cr.job.Verify.Lower = s.Lower
+			}
+		}
+	}
 	if err := cr.setup(); err != nil {
 		res.Error = err.Error()
 	} else {
@@ -272,6 +280,11 @@ func (cr *cellRun) workload(ctx context.Context) error {
 		switch ev.Kind {
 		case protocol.EventResult:
 			cr.record(ev.Result)
+		case protocol.EventVerify:
+			if v := ev.Verify; v != nil {
+				cr.res.Verify = &results.Verify{Owners: v.Owners, WriteError: v.WriteError,
+					LowerChecked: cr.job.Verify != nil && cr.job.Verify.Lower != "", LowerWriteError: v.LowerWriteError}
+			}
 		case protocol.EventError:
 			failure = fmt.Errorf("agent: %s", ev.Error)
 			// The agent powers off next; keep reading so the result is complete.

@@ -129,9 +129,15 @@ func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
   synthetic: {files: 600, bytes: 3MiB, seed: 11}
   exclude: [.git, "build/*", "!build/stage2cross"]
 workload: {builtin: read-all, timeout: 5m}
-`), nil)
+`), func(r *Runner) { r.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
+	}
+	v := res.Verify
+	if v == nil || v.WriteError != "" || !v.LowerChecked || !strings.Contains(v.LowerWriteError, "read-only") {
+		t.Errorf("verify = %+v, want a writable tree over a read-only lower layer", v)
+	} else if len(v.Owners) != 1 || v.Owners["0:0"] == 0 {
+		t.Errorf("owners %v, want all 0:0 (9p shows the host's owners)", v.Owners)
 	}
 	host, err := tree.DigestTree(context.Background(), r.Paths.Tree, r.Matcher)
 	if err != nil {

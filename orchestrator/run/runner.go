@@ -33,6 +33,8 @@ type Runner struct {
 	Matcher     *tree.Matcher
 	Want        *tree.Summary // the host's digest of the filtered tree, when known
 	Progress    io.Writer     // one line per phase; nil for none
+	// Verify makes the guest check, after the workload, the tree's owners and writability.
+	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
 	Fault string
 }

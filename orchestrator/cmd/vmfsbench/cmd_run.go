@@ -19,6 +19,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("o", "", "run directory (default results/runs/<spec name>/<start time>)")
 	only := fs.String("only", "", "run only the cells whose ID matches this glob")
 	failFast := fs.Bool("fail-fast", false, "stop at the first failed cell")
+	verify := fs.Bool("verify", false, "after each workload, have the guest check owners and writability")
 	fs.Bool("keep-going", true, "run the remaining cells after a failure (the default)")
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -46,6 +47,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 	defer r.Close()
+	r.Verify = *verify
 	cells, err := plan.Expand(e, r.Paths)
 	if err != nil {
 		return usageError{err}
