@@ -374,6 +374,11 @@ func (d *decoder) tree(n *yaml.Node, field string, t *Tree) {
 				"bytes": func(v *yaml.Node, f string) { s.Bytes, _ = d.size(v, f, 0) },
 				"seed":  func(v *yaml.Node, f string) { s.Seed, _ = d.integer(v, f, -1<<63, 1<<63-1) },
 			})
+			if s.Files > 0 && s.Bytes > 0 {
+				if err := checkSynthetic(s); err != nil {
+					d.fail(v, f, "%v", err)
+				}
+			}
 			t.Synthetic = s
 		},
 		"exclude": func(v *yaml.Node, f string) {
