@@ -117,7 +117,7 @@ var badSpecs = []struct {
 		"bad.yaml:4:16: qemu.memory: \"2 gigs\" is not a size (want e.g. 512000, 128KiB, 64GiB)"},
 	{"bad duration", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: soon}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:21: workload.timeout: \"soon\" is not a duration (want e.g. 90s, 30m, 2h)"},
-	{"both path and synthetic", "version: 1\nname: x\ntree: {path: /t, synthetic: {files: 1, bytes: 1}}\nmethods: [ext4: {}]\n",
+	{"both path and synthetic", "version: 1\nname: x\ntree: {path: /t, synthetic: {files: 600, bytes: 1MiB}}\nmethods: [ext4: {}]\n",
 		"bad.yaml:3:29: tree.synthetic: give either tree.path or tree.synthetic, not both"},
 	{"neither path nor synthetic", "version: 1\nname: x\ntree: {exclude: [.git]}\nmethods: [ext4: {}]\n",
 		"bad.yaml:3:7: tree.path: required field is missing (or give tree.synthetic)"},
