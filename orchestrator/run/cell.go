@@ -79,7 +79,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 				break // always done below, also after a failure
 			}
 			t0 := time.Now()
-			r.progressf("%s  %s", c.ID, s.Kind)
+			r.Progress.Phase(s.Kind)
 			err := cr.do(ctx, s)
 			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds()
 			if err != nil {

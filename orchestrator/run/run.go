@@ -33,26 +33,26 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 		todo = append(todo, c)
 	}
 	var out []*results.Cell
-	start := time.Now()
 	for i, c := range todo {
 		if ctx.Err() != nil {
 			break
 		}
-		r.progressf("cell %d/%d %s (elapsed %s)", i+1, len(todo), c.ID, time.Since(start).Round(time.Second))
+		r.Progress.Cell(i+1, len(todo), c.ID)
 		res := r.RunCell(ctx, c)
 		if err := results.WriteJSON(filepath.Join(r.Paths.Run, "cells", plan.FileName(c.ID)+".json"), res); err != nil {
 			return out, err
 		}
 		out = append(out, res)
 		if res.Status != results.StatusOK {
-			r.progressf("cell %s FAILED: %s", c.ID, res.Error)
+			r.Progress.CellDone(time.Duration(res.Wall*float64(time.Second)), fmt.Sprintf("%s FAILED: %s", c.ID, res.Error))
 			if sel.FailFast {
 				break
 			}
 		} else {
-			r.progressf("cell %s ok: total %.1fs, wall %.1fs", c.ID, res.Total, res.Wall)
+			r.Progress.CellDone(time.Duration(res.Wall*float64(time.Second)), fmt.Sprintf("%s ok: total %.1fs, wall %.1fs", c.ID, res.Total, res.Wall))
 		}
 	}
+	r.Progress.Close()
 	return out, ctx.Err()
 }
 

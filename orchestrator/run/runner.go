@@ -32,7 +32,7 @@ type Runner struct {
 	AccelReason string
 	Matcher     *tree.Matcher
 	Want        *tree.Summary // the host's digest of the filtered tree, when known
-	Progress    io.Writer     // one line per phase; nil for none
+	Progress    *Progress     // nil for none
 	// Verify makes the guest check, after the workload, the tree's owners and writability.
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
@@ -56,7 +56,10 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{Exp: e, Cache: cache, Progress: o.Progress}
+	r := &Runner{Exp: e, Cache: cache}
+	if o.Progress != nil {
+		r.Progress = NewProgress(o.Progress)
+	}
 	r.Paths = plan.Paths{Run: o.Out, Tree: e.Tree.Path, HostPort: freePort}
 	if e.Tree.Synthetic != nil {
 		s := e.Tree.Synthetic
@@ -118,14 +121,13 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Close removes the run's socket directory.
-func (r *Runner) Close() error { return os.RemoveAll(r.Paths.Sockets) }
-
-func (r *Runner) progressf(format string, args ...any) {
-	if r.Progress != nil {
-		fmt.Fprintf(r.Progress, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-	}
+// Close ends the progress display and removes the run's socket directory.
+func (r *Runner) Close() error {
+	r.Progress.Close()
+	return os.RemoveAll(r.Paths.Sockets)
 }
+
+func (r *Runner) progressf(format string, args ...any) { r.Progress.Logf(format, args...) }
 
 // probeKVM boots the agent under KVM with an empty job and succeeds only if it reports done
 // within the probe's timeout (ChooseAccel gives the context its deadline).
