@@ -18,8 +18,9 @@ type Cell struct {
 	Params     Params        `json:"params"`
 	Cache      string        `json:"cache"`
 	Repetition int           `json:"repetition"`
-	Group      string        `json:"group"`   // the ID without the repetition: cells repeated together
-	Modules    []string      `json:"modules"` // guest kernel modules, before dependency resolution
+	Group      string        `json:"group"`                // the ID without the repetition: cells repeated together
+	Modules    []string      `json:"modules"`              // guest kernel modules the cell asks for
+	LoadOrder  []string      `json:"load_order,omitempty"` // with dependencies, as packed; needs the kernel
 	Steps      []method.Step `json:"steps"`
 	Warnings   []string      `json:"warnings,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -98,6 +99,13 @@ func Expand(e *spec.Experiment, p Paths) ([]Cell, error) {
 		}
 		cfg := MethodConfig(e, *c, p)
 		c.Modules = Modules(e, m, cfg)
+		if p.Modules != "" {
+			if mods, err := initramfs.ModuleClosure(p.Modules, c.Modules); err == nil {
+				for _, x := range mods {
+					c.LoadOrder = append(c.LoadOrder, x.Name)
+				}
+			}
+		}
 		c.Warnings = m.Warnings(cfg)
 		c.Steps = steps(e, *c, m, cfg, p)
 	}
@@ -141,7 +149,7 @@ func steps(e *spec.Experiment, c Cell, m method.Method, cfg method.Config, p Pat
 			out = append(out, s)
 		}
 	}
-	boot := method.Step{Kind: method.StepBoot, Desc: fmt.Sprintf("boot the guest (modules: %s)", strings.Join(c.Modules, ", "))}
+	boot := method.Step{Kind: method.StepBoot, Desc: "boot the guest; the agent loads the packed modules"}
 	argv, err := BootArgv(e, c, m.Devices(cfg), p)
 	if err != nil {
 		boot.Desc += "; cannot build the QEMU command yet: " + err.Error()

@@ -39,6 +39,9 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 		}
 		fmt.Fprintf(w, "  params   %s\n", strings.Join(ps, " "))
 		fmt.Fprintf(w, "  modules  %s\n", strings.Join(c.Modules, " "))
+		if c.LoadOrder != nil {
+			fmt.Fprintf(w, "  packed   %s\n", strings.Join(c.LoadOrder, " "))
+		}
 		for _, wn := range c.Warnings {
 			fmt.Fprintf(w, "  WARNING  %s\n", wn)
 		}
