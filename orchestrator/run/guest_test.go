@@ -42,7 +42,7 @@ func needGuest(t *testing.T) {
 }
 
 // buildStatic compiles a testdata program as a static linux/amd64 binary at out.
-func buildStatic(t *testing.T, pkg, out string) {
+func buildStatic(t testing.TB, pkg, out string) {
 	t.Helper()
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/"+pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
