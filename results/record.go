@@ -94,7 +94,8 @@ func WriteJSON(path string, v any) error {
 	return WriteFileAtomic(path, append(data, '\n'))
 }
 
-// WriteFileAtomic writes data to path so that readers see the old file or the whole new one.
+// WriteFileAtomic writes data to path so that readers see the old file or the whole new one:
+// a temporary file named .<base>.*.tmp in the same directory, mode 0644, synced, then renamed.
 func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -105,6 +106,11 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	// CreateTemp makes the file 0600; results are meant to be read by others.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)

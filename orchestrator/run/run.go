@@ -14,8 +14,9 @@ import (
 
 // Selection says which cells of the plan to run.
 type Selection struct {
-	Only     string // a path.Match pattern over cell IDs; "" = all
-	FailFast bool   // stop after the first failed cell
+	Only     string          // a path.Match pattern over cell IDs; "" = all
+	FailFast bool            // stop after the first failed cell
+	Skip     map[string]bool // cell IDs that already have a result (resume)
 }
 
 // Run runs the selected cells in plan order, writing cells/<cell>.json after each, and
@@ -30,6 +31,9 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 				continue
 			}
 		}
+		if sel.Skip[c.ID] {
+			continue
+		}
 		todo = append(todo, c)
 	}
 	var out []*results.Cell
@@ -39,7 +43,7 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 		}
 		r.Progress.Cell(i+1, len(todo), c.ID)
 		res := r.RunCell(ctx, c)
-		if err := results.WriteJSON(filepath.Join(r.Paths.Run, "cells", plan.FileName(c.ID)+".json"), res); err != nil {
+		if err := results.WriteCell(r.Paths.Run, plan.FileName(c.ID), res, r.Meta); err != nil {
 			return out, err
 		}
 		out = append(out, res)
@@ -53,6 +57,7 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 		}
 	}
 	r.Progress.Close()
+	os.Remove(filepath.Join(r.Paths.Run, "work")) // only when empty: every cell cleans up its own
 	return out, ctx.Err()
 }
 
@@ -63,10 +68,11 @@ func DefaultOut(name string, now time.Time) string {
 }
 
 // PrepareOut creates the run directory and copies the spec into it. It refuses a directory
-// that already holds results, so finished results are never overwritten.
+// that already holds results, so finished results are never overwritten; resume a run with
+// --resume instead.
 func PrepareOut(dir, specFile string) error {
 	if _, err := os.Stat(filepath.Join(dir, "cells")); err == nil {
-		return fmt.Errorf("%s already holds a run; choose another -o", dir)
+		return fmt.Errorf("%s already holds a run; choose another -o, or continue it with --resume %s", dir, dir)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
 		return err

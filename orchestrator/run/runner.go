@@ -19,6 +19,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/results"
 )
 
 // Runner runs the cells of one experiment into one output directory.
@@ -33,6 +34,8 @@ type Runner struct {
 	Matcher     *tree.Matcher
 	Want        *tree.Summary // the host's digest of the filtered tree, when known
 	Progress    *Progress     // nil for none
+	// Meta is the run's metadata, repeated in every cell's CSV row.
+	Meta *results.Meta
 	// Verify makes the guest check, after the workload, the tree's owners and writability.
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -14,9 +16,12 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
+const runUsage = "usage: vmfsbench run SPEC [-o DIR] [--only GLOB] [--fail-fast] [--verify]\n       vmfsbench run [SPEC] --resume DIR"
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	out := fs.String("o", "", "run directory (default results/runs/<spec name>/<start time>)")
+	resume := fs.String("resume", "", "continue the run in DIR: run only the cells without a result")
 	only := fs.String("only", "", "run only the cells whose ID matches this glob")
 	failFast := fs.Bool("fail-fast", false, "stop at the first failed cell")
 	verify := fs.Bool("verify", false, "after each workload, have the guest check owners and writability")
@@ -25,22 +30,56 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if len(files) != 1 {
-		return usagef("usage: vmfsbench run SPEC [-o DIR] [--only GLOB] [--fail-fast]")
+	if len(files) > 1 || (len(files) == 0 && *resume == "") || (*resume != "" && *out != "") {
+		return usagef(runUsage)
 	}
-	e, err := loadSpec(files[0], stderr)
+
+	var dir, specFile string
+	var old *results.Meta
+	var skip map[string]bool
+	if *resume != "" {
+		if dir, err = filepath.Abs(*resume); err != nil {
+			return usageError{err}
+		}
+		if old, err = results.ReadRunMeta(dir); err != nil {
+			return usagef("--resume %s: %v", *resume, err)
+		}
+		specFile = old.SpecFile
+		if len(files) == 1 {
+			specFile = files[0]
+		}
+		data, err := os.ReadFile(specFile)
+		if err != nil {
+			return usagef("--resume %s: the run's spec: %v", *resume, err)
+		}
+		if err := results.CheckSpecHash(dir, data); err != nil {
+			return usageError{err}
+		}
+		done, err := results.FinishedCells(dir)
+		if err != nil {
+			return usageError{err}
+		}
+		skip = map[string]bool{}
+		for id := range done {
+			skip[id] = true
+		}
+	} else {
+		specFile = files[0]
+	}
+	e, err := loadSpec(specFile, stderr)
 	if err != nil {
 		return err
 	}
-	dir := *out
 	if dir == "" {
-		dir = run.DefaultOut(e.Name, time.Now())
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		return usageError{err}
-	}
-	if err := run.PrepareOut(dir, files[0]); err != nil {
-		return usageError{err}
+		if dir = *out; dir == "" {
+			dir = run.DefaultOut(e.Name, time.Now())
+		}
+		if dir, err = filepath.Abs(dir); err != nil {
+			return usageError{err}
+		}
+		if err := run.PrepareOut(dir, specFile); err != nil {
+			return usageError{err}
+		}
 	}
 	r, err := run.New(ctx, e, run.Options{Out: dir, Progress: stderr, Digest: e.Workload.Builtin == "read-all"})
 	if err != nil {
@@ -48,15 +87,45 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer r.Close()
 	r.Verify = *verify
+	specAbs, _ := filepath.Abs(specFile)
+	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
+		Reference: e.Reference, Arch: e.Guest.Arch, QEMUBinary: e.QEMU.Binary, Accel: r.Accel,
+		AccelReason: r.AccelReason, GuestKernel: r.Kernel.Version})
+	if err != nil {
+		return usageError{err}
+	}
+	if old != nil {
+		meta.Start = old.Start
+	}
+	if err := results.WriteRunMeta(dir, meta); err != nil {
+		return usageError{err}
+	}
+	r.Meta = meta
 	cells, err := plan.Expand(e, r.Paths)
 	if err != nil {
 		return usageError{err}
 	}
-	res, err := r.Run(ctx, cells, run.Selection{Only: *only, FailFast: *failFast})
+	res, runErr := r.Run(ctx, cells, run.Selection{Only: *only, FailFast: *failFast, Skip: skip})
+
+	// Whatever happened, the metadata gets its end time and the report covers every
+	// finished cell.
+	meta.End = time.Now().UTC()
+	if err := results.WriteRunMeta(dir, meta); err != nil {
+		fmt.Fprintf(stderr, "vmfsbench run: %v\n", err)
+	}
+	if _, err := results.Regenerate(dir, results.RegenerateOptions{}); err != nil {
+		fmt.Fprintf(stderr, "vmfsbench run: report: %v\n", err)
+	}
 	writeTable(stdout, res)
-	fmt.Fprintf(stdout, "results in %s\n", dir)
-	if err != nil {
-		return fmt.Errorf("%w (%v)", errCellsFailed, err)
+	if len(skip) > 0 {
+		fmt.Fprintf(stdout, "%d cells already had results and were not run again\n", len(skip))
+	}
+	fmt.Fprintf(stdout, "results in %s\nreport    %s\nchart     %s\n", dir, filepath.Join(dir, "report.md"), filepath.Join(dir, "chart.svg"))
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("%w: interrupted; continue with: vmfsbench run --resume %s", errCellsFailed, dir)
+		}
+		return fmt.Errorf("%w (%v)", errCellsFailed, runErr)
 	}
 	for _, c := range res {
 		if c.Status != results.StatusOK {
@@ -68,6 +137,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // writeTable prints one line per cell with its phases in seconds.
 func writeTable(w io.Writer, cells []*results.Cell) {
+	if len(cells) == 0 {
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "cell\tstatus\tbuild\ttransfer\tboot\tmount\tworkload\ttotal\twall\t")
 	for _, c := range cells {

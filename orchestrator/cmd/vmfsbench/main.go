@@ -40,6 +40,10 @@ commands:
   plan SPEC [--json]           print each cell and its steps with the exact host commands
   run SPEC [-o DIR] [--only GLOB] [--fail-fast]
                                run the cells; results go to DIR (default results/runs/<name>/<time>)
+  report DIR [--reference CSV] regenerate summary.csv, summary.json, report.md and chart.svg
+                               from DIR/cells/*.json and DIR/run.json
+  compare RUN REFERENCE.csv    each method's ratio to the fastest and its rank, next to the reference
+  compare RUN RUN              each group's change in median total and whether it is beyond noise
   digest SPEC                  walk the spec's tree after exclusions: files, bytes, digest
   kernel fetch [--arch ARCH]   download Debian's kernel for ARCH (x86_64, aarch64) into the cache
 
@@ -54,6 +58,8 @@ var commands = map[string]command{
 	"digest":   cmdDigest,
 	"run":      cmdRun,
 	"kernel":   cmdKernel,
+	"report":   cmdReport,
+	"compare":  cmdCompare,
 }
 
 func main() {
