@@ -1,0 +1,57 @@
+package run
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
+
+func TestPrepareCache(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("dropping the page cache needs root")
+	}
+	root := t.TempDir()
+	data := make([]byte, 1<<20)
+	for i := range 12 {
+		for j := range data {
+			data[j] = byte(i + j)
+		}
+		if err := os.WriteFile(filepath.Join(root, "f"+string(rune('a'+i))), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _ := tree.NewMatcher([]string{"fa"})
+	ctx := context.Background()
+	empty, err := prepareCache(ctx, "empty", root, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := prepareCache(ctx, "warm", root, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warm.TreeKiB != 11<<10 {
+		t.Errorf("warm read %d KiB, want %d (11 files of 1 MiB, one excluded)", warm.TreeKiB, 11<<10)
+	}
+	if warm.CachedAfterKiB < empty.CachedAfterKiB+warm.TreeKiB/2 {
+		t.Errorf("Cached after warm-up %d KiB, after drop %d KiB: the tree did not land in the cache", warm.CachedAfterKiB, empty.CachedAfterKiB)
+	}
+	asis, err := prepareCache(ctx, "asis", root, m)
+	if err != nil || asis.CachedBeforeKiB == 0 {
+		t.Errorf("asis: %+v %v", asis, err)
+	}
+}
+
+func TestDropCachesFailsClearly(t *testing.T) {
+	old := dropCachesFile
+	dropCachesFile = filepath.Join(t.TempDir(), "no", "such", "file")
+	defer func() { dropCachesFile = old }()
+	_, err := prepareCache(context.Background(), "empty", t.TempDir(), nil)
+	if err == nil || !strings.Contains(err.Error(), "cannot drop the host page cache") {
+		t.Errorf("got %v", err)
+	}
+}
