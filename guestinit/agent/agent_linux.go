@@ -322,13 +322,18 @@ func (a *agent) runStep(ctx context.Context, i int, s protocol.Step) (protocol.R
 			return res, err
 		}
 		defer f.Close()
-		res, n, err := extractTar(ctx, bufio.NewReaderSize(f, 1<<20), s.Target)
+		res, n, err := extractTar(ctx, bufio.NewReaderSize(awaitHost(ctx, f, s.Port), 1<<20), s.Target)
 		a.send(protocol.Event{Kind: protocol.EventLog, Step: s.Label(i),
 			Msg: fmt.Sprintf("received %d tar bytes: %d files, %d symlinks, %d content bytes", n, res.Files, res.Symlinks, res.Bytes)})
 		if err != nil {
 			return res, fmt.Errorf("receiving into %s: %w", s.Target, err)
 		}
 		return res, nil
+	case protocol.StepSSHD:
+		if err := needPID1(); err != nil {
+			return res, err
+		}
+		return a.sshdStep(ctx, i, s)
 	}
 	return res, fmt.Errorf("unknown step kind %q", s.Kind)
 }

@@ -313,6 +313,8 @@ func describeStep(s protocol.Step) string {
 		return fmt.Sprintf("ip addr add %s dev %s; ip route add default via %s", addr, ifc, gw)
 	case protocol.StepSync:
 		return "sync"
+	case protocol.StepSSHD:
+		return fmt.Sprintf("sshd on %s (cipher %s), one session: tar -x -C %s", s.Listen, cipherName(s.Cipher), s.Target)
 	}
 	return s.Kind
 }

@@ -33,6 +33,7 @@ const (
 	StepReceiveTar = "receive-tar"
 	StepNetUp      = "net-up"
 	StepSync       = "sync"
+	StepSSHD       = "sshd"
 )
 
 // Workload kinds. An empty Workload.Kind runs no workload: the job only runs its steps.
@@ -101,6 +102,15 @@ type Job struct {
 //   - "net-up": Interface (default eth0), Address (default 10.0.2.15/24), Gateway (default
 //     10.0.2.2; "none" for no default route). Also brings up lo.
 //   - "sync": sync(2).
+//   - "sshd": Listen, HostKey, AuthorizedKey, Cipher, Target. Serves SSH on the TCP address
+//     Listen (":2222") with the private host key HostKey (OpenSSH PEM), accepting only the
+//     public key AuthorizedKey (one authorized_keys line) and no password or interactive
+//     authentication; Cipher, when set, is the only cipher offered. It waits for one session
+//     that execs exactly `tar -x -C TARGET` (TARGET may be single-quoted) with TARGET equal to
+//     Target, extracts the session's stdin there as "receive-tar" does, reports the exit
+//     status (0, or 1 with the error on stderr) and ends. Connections that fail before such a
+//     session (a port probe, a wrong key) are dropped and the step keeps waiting. The
+//     step-end event reports what "receive-tar" reports.
 type Step struct {
 	Kind string `json:"kind"`
 	// Name labels the step's events; empty means "<index>:<kind>", index counting from 1.
@@ -129,6 +139,11 @@ type Step struct {
 	Interface string `json:"interface,omitempty"`
 	Address   string `json:"address,omitempty"`
 	Gateway   string `json:"gateway,omitempty"`
+
+	Listen        string `json:"listen,omitempty"`
+	HostKey       string `json:"host_key,omitempty"`
+	AuthorizedKey string `json:"authorized_key,omitempty"`
+	Cipher        string `json:"cipher,omitempty"`
 }
 
 // Label returns the name the events of the i-th step (counting from 0) carry.
@@ -253,12 +268,18 @@ func (j *Job) Validate() error {
 			need("port", s.Port)
 			need("target", s.Target)
 			abs("target", s.Target)
+		case StepSSHD:
+			need("listen", s.Listen)
+			need("host_key", s.HostKey)
+			need("authorized_key", s.AuthorizedKey)
+			need("target", s.Target)
+			abs("target", s.Target)
 		case StepNetUp, StepSync:
 		case "":
 			bad("%s: kind is required", where)
 		default:
 			bad("%s: unknown kind %q (want %s)", where, s.Kind,
-				strings.Join([]string{StepMkdir, StepMount, StepOverlay, StepReceiveTar, StepNetUp, StepSync}, ", "))
+				strings.Join([]string{StepMkdir, StepMount, StepOverlay, StepReceiveTar, StepNetUp, StepSync, StepSSHD}, ", "))
 		}
 	}
 	w := j.Workload

@@ -79,6 +79,7 @@ func TestValidate(t *testing.T) {
 			{Kind: StepReceiveTar, Port: "data", Target: "/c"},
 			{Kind: StepNetUp},
 			{Kind: StepSync},
+			{Kind: StepSSHD, Listen: ":2222", HostKey: "-----BEGIN OPENSSH PRIVATE KEY-----", AuthorizedKey: "ssh-ed25519 AAAA", Target: "/c"},
 		}, Workload: Workload{Kind: WorkloadExec, Argv: []string{"true"}, Cwd: "sub"}}, ""},
 		{"step errors", Job{Steps: []Step{
 			{},
@@ -86,12 +87,17 @@ func TestValidate(t *testing.T) {
 			{Kind: StepMkdir},
 			{Kind: StepOverlay, Target: "b"},
 			{Kind: StepReceiveTar, Target: "/c"},
+			{Kind: StepSSHD, Target: "c"},
 		}}, `invalid job: steps[0] (): kind is required
-steps[1] (umount): unknown kind "umount" (want mkdir, mount, overlay, receive-tar, net-up, sync)
+steps[1] (umount): unknown kind "umount" (want mkdir, mount, overlay, receive-tar, net-up, sync, sshd)
 steps[2] (mkdir): path is required
 steps[3] (overlay): lower is required
 steps[3] (overlay): target "b" is not an absolute path
-steps[4] (receive-tar): port is required`},
+steps[4] (receive-tar): port is required
+steps[5] (sshd): listen is required
+steps[5] (sshd): host_key is required
+steps[5] (sshd): authorized_key is required
+steps[5] (sshd): target "c" is not an absolute path`},
 		{"modules", Job{Modules: []string{"ok.ko", "kernel/fs/ok.ko", "", "/lib/modules/x.ko", "../x.ko"}},
 			`invalid job: modules: "" is not a file name under /lib/modules
 modules: "/lib/modules/x.ko" is not a file name under /lib/modules

@@ -1,10 +1,22 @@
 package method
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // Ext4 builds a fresh ext4 image of the filtered, owner-mapped tree and mounts it read-write
@@ -19,18 +31,39 @@ func (Ext4) Name() string { return "ext4" }
 // Modules implements Method.
 func (Ext4) Modules(Config) []string { return ext4Modules }
 
+// Stand-ins, in the plan's command, for what the run works out from the tree.
+const (
+	ext4SizeAuto   = "<size: computed from the tree>"
+	ext4InodesAuto = "<inodes: computed from the tree>"
+	ext4Source     = "<the filtered tree: an id-mapped overlay view, a tar stream or a staging tree>"
+)
+
 // HostSteps implements Method.
+//
+// The image has no journal and no blocks reserved for root, and its inode tables are zeroed
+// by mkfs on the host: left to the guest's ext4lazyinit thread, zeroing them would write to
+// the disk during the workload.
 func (Ext4) HostSteps(c Config) []Step {
-	size := "<computed from the tree>"
+	size := ext4SizeAuto
 	if n, err := spec.ParseSize(c.Params.Str("size")); err == nil {
 		size = fmt.Sprintf("%dk", n>>10) // mke2fs reads a bare number as KiB; k says so
 	}
-	argv := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal"}
-	if c.Owner != nil {
-		argv = append(argv, "-E", fmt.Sprintf("root_owner=%d:%d", c.Owner.UID, c.Owner.GID))
+	argv := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
+		"-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", ext4InodesAuto, "-d", ext4Source, img(c, "tree.ext4"), size}
+	return []Step{{Kind: StepBuildImage, Argv: argv,
+		Desc: "build the ext4 image of the filtered tree" + ownerNote(c) + "; debugfs then gives the root directory the tree root's mode, owner and mtime and removes lost+found"}}
+}
+
+func ownerNote(c Config) string {
+	if c.Owner == nil {
+		return ""
 	}
-	argv = append(argv, "-d", img(c, "staging"), img(c, "tree.ext4"), size)
-	return []Step{{Kind: StepBuildImage, Desc: "build the ext4 image from the filtered, owner-mapped tree", Argv: argv}}
+	return fmt.Sprintf(", every file owned by %d:%d", c.Owner.UID, c.Owner.GID)
+}
+
+// RunHostStep implements HostRunner: see buildExt4.
+func (Ext4) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
+	return nil, buildExt4(ctx, s.Argv, c, env)
 }
 
 // Devices implements Method.
@@ -45,3 +78,434 @@ func (Ext4) GuestSteps(c Config) []protocol.Step {
 
 // Warnings implements Method.
 func (Ext4) Warnings(Config) []string { return nil }
+
+// errNoRoute says that a way of building the ext4 image cannot work here (a missing
+// privilege or kernel feature); the next one is tried.
+var errNoRoute = errors.New("route unavailable")
+
+// ext4Build is one run of the ext4 image's build step.
+type ext4Build struct {
+	argv  []string // the step's command, with the tree's size filled in
+	c     Config
+	env   HostEnv
+	ts    TreeSize
+	image string
+	root  unix.Stat_t // the tree's root directory
+	// mapOwner says that some entry's owner is not the one wanted.
+	mapOwner bool
+}
+
+// buildExt4 builds the ext4 image the step's command describes, reading the tree without
+// ever writing to it, by the fastest of these routes that works here:
+//
+//   - direct: nothing is excluded and no owner has to change: mkfs.ext4 -d reads the tree.
+//   - view: as root, in a private mount namespace that ends with the build, the tree is
+//     bind-mounted read-only and, when its files all have one owner and another is asked,
+//     id-mapped to that owner (mount_setattr MOUNT_ATTR_IDMAP); an overlay puts whiteouts
+//     over the excluded paths; mkfs.ext4 -d reads that view. Without id-mapped mounts
+//     (old kernel, a file system without them, several owners in the tree) the view is not
+//     id-mapped and debugfs sets the owners afterwards.
+//   - tar: e2fsprogs 1.47.1 and later read a tar stream: tree.WriteTar writes the filtered,
+//     owner-mapped tree into mkfs.ext4 -d -.
+//   - staging: a staging tree in the work directory, of hard links to the tree's files (a
+//     copy where the kernel refuses the link), the directories and symlinks recreated;
+//     debugfs sets the owners afterwards. The hard links leave the files' data, modes,
+//     owners and mtimes alone, but do change their link count and ctime while they exist.
+//
+// Every route then runs debugfs to give the image's root directory the mode, owner and
+// mtime of the tree's root (mkfs.ext4 makes it 0755, root-owned, with the time of the build)
+// and to remove the lost+found that mkfs.ext4 adds, unless the tree has one. mkfs.ext4 1.47.0
+// keeps mtimes to the second.
+func buildExt4(ctx context.Context, argv []string, c Config, env HostEnv) error {
+	return buildExt4Route(ctx, argv, c, env, "")
+}
+
+// Routes of buildExt4, which tests and benchmarks may force.
+const (
+	RouteDirect       = "direct"
+	RouteView         = "view"          // id-mapped where possible, else like RouteViewUnmapped
+	RouteViewUnmapped = "view-unmapped" // never id-mapped: debugfs sets the owners
+	RouteTar          = "tar"
+	RouteStaging      = "staging"
+)
+
+// buildExt4Route is buildExt4 by the given route ("" chooses; a forced route that cannot
+// work here is an error).
+func buildExt4Route(ctx context.Context, argv []string, c Config, env HostEnv, force string) error {
+	switch force {
+	case "", RouteDirect, RouteView, RouteViewUnmapped, RouteTar, RouteStaging:
+	default:
+		return fmt.Errorf("ext4: unknown route %q", force)
+	}
+	if len(argv) < 2 {
+		return fmt.Errorf("ext4: malformed command %q", argv)
+	}
+	t0 := time.Now()
+	ts, err := MeasureTree(ctx, c.Tree, env.Matcher)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Log, "ext4: the filtered tree has %d files, %d directories, %d symlinks, %d bytes in %d inodes (%d ext4 blocks), owner %s (walked in %s)\n",
+		ts.Files, ts.Dirs, ts.Symlinks, ts.Bytes, ts.Inodes, ts.Blocks, ownersText(ts), time.Since(t0).Round(time.Millisecond))
+	b := &ext4Build{argv: append([]string(nil), argv...), c: c, env: env, ts: ts, image: argv[len(argv)-2]}
+	if err := unix.Stat(c.Tree, &b.root); err != nil {
+		return fmt.Errorf("ext4: %w", &os.PathError{Op: "stat", Path: c.Tree, Err: err})
+	}
+	size := ts.Ext4Size()
+	if last := argv[len(argv)-1]; last != ext4SizeAuto {
+		k, err := strconv.ParseInt(strings.TrimSuffix(last, "k"), 10, 64)
+		if err != nil {
+			return fmt.Errorf("ext4: image size %q: %w", last, err)
+		}
+		size = k << 10
+	}
+	inodes := ts.Ext4Inodes(size)
+	for i, a := range b.argv {
+		switch a {
+		case ext4SizeAuto:
+			b.argv[i] = strconv.FormatInt(size>>10, 10) + "k"
+		case ext4InodesAuto:
+			b.argv[i] = strconv.FormatInt(inodes, 10)
+		}
+	}
+	fmt.Fprintf(env.Log, "ext4: image of %d MiB with %d inodes\n", size>>20, inodes)
+
+	b.mapOwner = c.Owner != nil && (ts.MixedOwners || ts.UID != uint32(c.Owner.UID) || ts.GID != uint32(c.Owner.GID))
+	route := force
+	if route == "" {
+		route = RouteView
+		if len(c.Hidden) == 0 && !b.mapOwner {
+			route = RouteDirect
+		}
+	}
+	var fixOwners bool // debugfs must set every entry's owner
+	staged := c.Tree   // where the entries mkfs.ext4 read are, for fixOwners
+	switch route {
+	case RouteDirect:
+		fmt.Fprintf(env.Log, "ext4: route direct: nothing is excluded in this tree and its owners stay; mkfs.ext4 reads the tree itself\n")
+		err = b.mkfs(ctx, c.Tree, nil)
+	case RouteView, RouteViewUnmapped:
+		fixOwners, err = b.viaView(ctx, route == RouteView)
+		if !errors.Is(err, errNoRoute) || force != "" {
+			break
+		}
+		fmt.Fprintf(env.Log, "ext4: no mount view: %v\n", err)
+		if v, verr := mke2fsVersion(); verr == nil && v.AtLeast(1, 47, 1) {
+			route = RouteTar
+		} else {
+			if verr != nil {
+				fmt.Fprintf(env.Log, "ext4: %v\n", verr)
+			}
+			fmt.Fprintf(env.Log, "ext4: mke2fs %s takes no tar stream (1.47.1 does)\n", v)
+			route = RouteStaging
+		}
+	}
+	switch route {
+	case RouteTar:
+		fmt.Fprintf(env.Log, "ext4: route tar: tree.WriteTar streams the filtered tree%s into mkfs.ext4 -d -\n", ownerNote(c))
+		fixOwners, err = false, b.viaTar(ctx)
+	case RouteStaging:
+		fmt.Fprintf(env.Log, "ext4: route staging: a staging tree of hard links in the work directory; debugfs sets the owners\n")
+		staged = filepath.Join(c.Work, "staging")
+		fixOwners, err = true, b.viaStaging(ctx, staged)
+	}
+	if err != nil {
+		return err
+	}
+	if err := b.fixup(ctx, fixOwners, staged); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Log, "ext4: image built in %s\n", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+func ownersText(ts TreeSize) string {
+	if ts.MixedOwners {
+		return fmt.Sprintf("%d:%d and others", ts.UID, ts.GID)
+	}
+	return fmt.Sprintf("%d:%d throughout", ts.UID, ts.GID)
+}
+
+// mkfs runs the step's command reading src (a directory, or "-" for stdin).
+func (b *ext4Build) mkfs(ctx context.Context, src string, stdin io.Reader) error {
+	return runTool(ctx, b.env.Log, b.command(src), stdin)
+}
+
+// command is the step's command reading src.
+func (b *ext4Build) command(src string) []string {
+	argv := append([]string(nil), b.argv...)
+	for i, a := range argv {
+		if a == ext4Source {
+			argv[i] = src
+		}
+	}
+	return argv
+}
+
+// viaView builds the image from a mount view of the tree (see buildExt4). It reports
+// whether the owners still need fixing; errNoRoute when no view can be made here.
+func (b *ext4Build) viaView(ctx context.Context, allowIdmap bool) (fixOwners bool, err error) {
+	if !hasCap(capSysAdmin) {
+		return false, fmt.Errorf("%w: mounting needs CAP_SYS_ADMIN", errNoRoute)
+	}
+	v := viewSpec{tree: b.c.Tree, hidden: b.c.Hidden, work: b.c.Work}
+	what := fmt.Sprintf("%d excluded paths hidden by an overlay's whiteouts", len(b.c.Hidden))
+	if len(b.c.Hidden) == 0 {
+		what = "nothing excluded in this tree"
+	}
+	mapOwner := b.mapOwner
+	if mapOwner && !b.ts.MixedOwners && allowIdmap {
+		v.idmap = &idmap{fromUID: b.ts.UID, fromGID: b.ts.GID, toUID: uint32(b.c.Owner.UID), toGID: uint32(b.c.Owner.GID)}
+		fmt.Fprintf(b.env.Log, "ext4: route view: private mount namespace, the tree read-only and id-mapped %d:%d -> %d:%d, %s\n",
+			b.ts.UID, b.ts.GID, b.c.Owner.UID, b.c.Owner.GID, what)
+		err = runInView(ctx, b.env.Log, v, b.command)
+		if !errors.Is(err, errNoRoute) {
+			return false, err
+		}
+		fmt.Fprintf(b.env.Log, "ext4: no id-mapped view: %v\n", err)
+		v.idmap = nil
+	}
+	why := "the owners stay"
+	if mapOwner {
+		why = "debugfs sets the owners afterwards"
+		if b.ts.MixedOwners {
+			why += " (the tree has several owners; an id-mapped mount maps only one)"
+		}
+	}
+	fmt.Fprintf(b.env.Log, "ext4: route view: private mount namespace, the tree read-only, %s; %s\n", what, why)
+	return mapOwner, runInView(ctx, b.env.Log, v, b.command)
+}
+
+// viaTar builds the image from tree.WriteTar's stream (e2fsprogs 1.47.1 and later).
+func (b *ext4Build) viaTar(ctx context.Context) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("ext4: %w", err)
+	}
+	var owner *tree.Owner
+	if b.c.Owner != nil {
+		owner = &tree.Owner{UID: b.c.Owner.UID, GID: b.c.Owner.GID}
+	}
+	tarErr := make(chan error, 1)
+	go func() {
+		_, err := tree.WriteTar(ctx, w, b.c.Tree, b.env.Matcher, owner)
+		w.Close()
+		tarErr <- err
+	}()
+	err = b.mkfs(ctx, "-", r)
+	r.Close() // a writer still writing now fails instead of blocking
+	if terr := <-tarErr; err == nil && terr != nil {
+		err = fmt.Errorf("ext4: tar stream of %s: %w", b.c.Tree, terr)
+	}
+	return err
+}
+
+// viaStaging builds the image from a staging tree at dir (see stageTree), removed after.
+func (b *ext4Build) viaStaging(ctx context.Context, dir string) error {
+	defer removeStaging(dir)
+	t0 := time.Now()
+	links, copies, err := stageTree(ctx, b.c.Tree, b.env.Matcher, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.env.Log, "ext4: staging tree %s: %d hard links, %d copies (in %s)\n", dir, links, copies, time.Since(t0).Round(time.Millisecond))
+	if err := b.mkfs(ctx, dir, nil); err != nil {
+		return err
+	}
+	// The owner fix-up reads the staged owners: keep the tree until it is done.
+	return b.fixup(ctx, true, dir)
+}
+
+// fixup writes and runs the debugfs commands every route needs (see buildExt4); with
+// fixOwners, also one per entry whose owner in the image, that of the same path under
+// staged, is not the one wanted. It runs once: viaStaging calls it before its staging tree
+// goes, and buildExt4's call then finds it done.
+func (b *ext4Build) fixup(ctx context.Context, fixOwners bool, staged string) error {
+	if b.image == "" {
+		return nil
+	}
+	image := b.image
+	b.image = ""
+	var script strings.Builder
+	n := 0
+	add := func(format string, args ...any) {
+		fmt.Fprintf(&script, format+"\n", args...)
+		n++
+	}
+	if !b.ts.RootHasLostFound {
+		add("rmdir lost+found")
+	}
+	if fixOwners {
+		err := tree.Walk(ctx, b.c.Tree, b.env.Matcher, func(e tree.Entry) error {
+			var have unix.Stat_t // the entry as mkfs.ext4 read it
+			p := e.Abs
+			if staged != b.c.Tree {
+				p = filepath.Join(staged, filepath.FromSlash(e.Rel))
+			}
+			if err := unix.Lstat(p, &have); err != nil {
+				return fmt.Errorf("ext4: %w", &os.PathError{Op: "lstat", Path: p, Err: err})
+			}
+			want := have
+			if b.c.Owner != nil {
+				want.Uid, want.Gid = uint32(b.c.Owner.UID), uint32(b.c.Owner.GID)
+			} else if staged != b.c.Tree {
+				if err := unix.Lstat(e.Abs, &want); err != nil {
+					return fmt.Errorf("ext4: %w", &os.PathError{Op: "lstat", Path: e.Abs, Err: err})
+				}
+			}
+			if have.Uid == want.Uid && have.Gid == want.Gid {
+				return nil
+			}
+			q, err := debugfsQuote("/" + e.Rel)
+			if err != nil {
+				return fmt.Errorf("ext4: cannot set its owner: %w", err)
+			}
+			if have.Uid != want.Uid {
+				add("sif %s uid %d", q, want.Uid)
+			}
+			if have.Gid != want.Gid {
+				add("sif %s gid %d", q, want.Gid)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	uid, gid := b.root.Uid, b.root.Gid
+	if b.c.Owner != nil {
+		uid, gid = uint32(b.c.Owner.UID), uint32(b.c.Owner.GID)
+	}
+	add("sif / mode 0%o", unix.S_IFDIR|b.root.Mode&0o7777)
+	add("sif / uid %d", uid)
+	add("sif / gid %d", gid)
+	add("sif / mtime @%d", b.root.Mtim.Sec) // last: removing lost+found changed it
+	file := filepath.Join(b.c.Work, "ext4-fixup.debugfs")
+	if err := os.WriteFile(file, []byte(script.String()), 0o644); err != nil {
+		return fmt.Errorf("ext4: %w", err)
+	}
+	t0 := time.Now()
+	// mkfs.ext4 -d makes lost+found; were it ever missing, there is nothing to remove.
+	if err := runDebugfs(ctx, b.env.Log, image, file, n, "rmdir: File not found by ext2_lookup"); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.env.Log, "ext4: debugfs took %s\n", time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// stageTree recreates the filtered tree at dst (which must not exist) for mkfs.ext4 -d:
+// directories and symlinks are made anew with the tree's modes and times; regular files are
+// hard links to the tree's (never chowned, never chmod'ed: they are the tree's inodes), or
+// copies with the same mode and times where the kernel refuses a link (another file system,
+// fs.protected_hardlinks). Files hard-linked in the tree stay linked. Sockets, FIFOs and
+// devices are left out, as the digest and tar streams leave them out. It returns how many
+// files it linked and copied.
+func stageTree(ctx context.Context, root string, m *tree.Matcher, dst string) (links, copies int, err error) {
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		return 0, 0, fmt.Errorf("staging tree: %w", err)
+	}
+	type dirAttr struct {
+		path string
+		st   unix.Stat_t
+	}
+	var dirs []dirAttr
+	copied := map[[2]uint64]string{} // copied inodes with more than one link -> first copy
+	err = tree.Walk(ctx, root, m, func(e tree.Entry) error {
+		p := filepath.Join(dst, filepath.FromSlash(e.Rel))
+		var st unix.Stat_t
+		if err := unix.Lstat(e.Abs, &st); err != nil {
+			return fmt.Errorf("staging tree: %w", &os.PathError{Op: "lstat", Path: e.Abs, Err: err})
+		}
+		switch {
+		case e.Mode.IsDir():
+			if err := os.Mkdir(p, 0o700); err != nil {
+				return fmt.Errorf("staging tree: %w", err)
+			}
+			dirs = append(dirs, dirAttr{p, st})
+		case e.Mode&fs.ModeSymlink != 0:
+			if err := os.Symlink(e.Target, p); err != nil {
+				return fmt.Errorf("staging tree: %w", err)
+			}
+			return setTimes(p, &st)
+		case e.Mode.IsRegular():
+			if unix.Link(e.Abs, p) == nil {
+				links++
+				return nil
+			}
+			key := [2]uint64{st.Dev, st.Ino}
+			if first, ok := copied[key]; ok {
+				if err := os.Link(first, p); err != nil {
+					return fmt.Errorf("staging tree: %w", err)
+				}
+				return nil
+			}
+			if err := copyFile(e.Abs, p, &st); err != nil {
+				return err
+			}
+			copies++
+			if st.Nlink > 1 {
+				copied[key] = p
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return links, copies, err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- { // children first: making them changed the parent's mtime
+		d := dirs[i]
+		if err := unix.Chmod(d.path, d.st.Mode&0o7777); err != nil {
+			return links, copies, fmt.Errorf("staging tree: %w", &os.PathError{Op: "chmod", Path: d.path, Err: err})
+		}
+		if err := setTimes(d.path, &d.st); err != nil {
+			return links, copies, err
+		}
+	}
+	return links, copies, nil
+}
+
+// copyFile copies the regular file src to the new file dst with src's mode and times.
+func copyFile(src, dst string, st *unix.Stat_t) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("staging tree: %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("staging tree: %w", err)
+	}
+	_, err = io.Copy(out, in) // copy_file_range where the kernel can
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Chmod(dst, st.Mode&0o7777)
+	}
+	if err != nil {
+		return fmt.Errorf("staging tree: copy %s: %w", src, err)
+	}
+	return setTimes(dst, st)
+}
+
+// setTimes gives p (not following a symlink) the access and modification times in st.
+func setTimes(p string, st *unix.Stat_t) error {
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("staging tree: %w", &os.PathError{Op: "utimes", Path: p, Err: err})
+	}
+	return nil
+}
+
+// removeStaging removes a staging tree, making its directories writable first (a tree may
+// hold read-only directories, which stop an unprivileged RemoveAll). Its files are links
+// and copies: removing them never touches the tree's data.
+func removeStaging(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+}

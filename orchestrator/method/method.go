@@ -10,6 +10,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -44,6 +45,7 @@ type Config struct {
 	Owner      *spec.Owner // how files should appear in the guest; nil = as on the host
 	Mountpoint string      // where the guest sees the tree
 	Memory     int64       // guest memory in bytes
+	TreeBytes  int64       // content bytes of the filtered tree; 0 when unknown (plans)
 }
 
 // Step kinds, in the order a cell runs them.
@@ -84,7 +86,7 @@ type Method interface {
 
 // Device is a VM attachment, turned into QEMU options by the qemu package's caller.
 type Device struct {
-	Kind      string // "block", "virtfs", "vhost-user-fs", "serial-port", "user-net"
+	Kind      string // "block", "virtfs", "vhost-user-fs", "serial-port", "serial-server", "user-net"
 	Path      string // image file, shared directory or socket
 	Tag       string // mount tag or port name
 	ReadOnly  bool
@@ -123,15 +125,27 @@ const (
 
 // overlay returns the guest steps that put a writable overlay over the read-only lower layer.
 // A share exports the whole tree, so its overlay hides the excluded paths with whiteouts.
+// With upper: disk the upper layer is on the scratch disk (scratchSteps, scratchDevices).
 func overlay(c Config, share bool) []protocol.Step {
 	s := protocol.Step{Kind: protocol.StepOverlay, Name: "overlay", Lower: lowerDir, Target: c.Mountpoint}
 	if share {
 		s.Hide = c.Hidden
 	}
 	if c.Params.Str("upper") == "disk" {
-		s.UpperDevice = "/dev/vdz"
+		s.UpperDevice = scratchDisk(share)
 	}
 	return []protocol.Step{s}
+}
+
+// scratchDisk is the guest's name of the scratch disk. The guest names virtio-blk disks vda,
+// vdb, ... in PCI order, which is the order QEMU gets them; a method's devices come before
+// the rootfs (plan.QEMUOptions), and an image method attaches its tree image first. So the
+// scratch disk is vda for a share or a tar stream and vdb behind a tree image.
+func scratchDisk(share bool) string {
+	if share {
+		return "/dev/vda"
+	}
+	return "/dev/vdb"
 }
 
 // ext4Modules mount an ext4 disk: crc32c_generic first, as ext4's soft dependency (the
@@ -189,6 +203,9 @@ func GuestCommand(s protocol.Step) string {
 		return "mkdir -p " + s.Path
 	case protocol.StepNetUp:
 		return "ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2"
+	case protocol.StepSSHD:
+		return fmt.Sprintf("sshd -p %s (host key and client key generated for the cell, cipher %s, no password) until one session ran: tar -x -C %s",
+			strings.TrimPrefix(s.Listen, ":"), s.Cipher, s.Target)
 	}
 	return s.Kind
 }
@@ -211,6 +228,9 @@ func join(sep string, parts ...string) string {
 type HostEnv struct {
 	Log     io.Writer     // the cell's host log
 	Matcher *tree.Matcher // the spec's exclusions
+	// Abort ends the cell now with err, e.g. when a helper daemon dies while the guest runs;
+	// callable from any goroutine; nil if unsupported.
+	Abort func(err error)
 }
 
 // HostRunner is implemented by methods whose host steps need Go code (an exclusion list

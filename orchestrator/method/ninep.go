@@ -17,12 +17,14 @@ func (NineP) Name() string { return "9p" }
 // Modules implements Method.
 func (NineP) Modules(c Config) []string { return overlayModules(c, "9pnet_virtio", "9p") }
 
-// HostSteps implements Method: QEMU itself serves the share, nothing runs before boot.
-func (NineP) HostSteps(Config) []Step { return nil }
+// HostSteps implements Method: QEMU itself serves the share; only an overlay upper layer
+// on disk needs a scratch disk made first.
+func (NineP) HostSteps(c Config) []Step { return scratchSteps(c) }
 
 // Devices implements Method.
 func (NineP) Devices(c Config) []Device {
-	return []Device{{Kind: "virtfs", Path: c.Tree, Tag: shareTag, ReadOnly: true, Security: c.Params.Str("security_model")}}
+	return append([]Device{{Kind: "virtfs", Path: c.Tree, Tag: shareTag, ReadOnly: true, Security: c.Params.Str("security_model")}},
+		scratchDevices(c)...)
 }
 
 // GuestSteps implements Method.

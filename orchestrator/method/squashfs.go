@@ -1,7 +1,12 @@
 package method
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 )
@@ -21,10 +26,16 @@ func (Squashfs) Modules(c Config) []string {
 }
 
 // ExcludeFile is the file, in the cell's work directory, listing the top-most excluded paths
-// of the tree one per line, as mksquashfs -ef reads it.
+// of the tree one per line, as mksquashfs -wildcards -ef reads it (see SquashfsExcludeLine).
 const ExcludeFile = "exclude.list"
 
 // HostSteps implements Method.
+//
+// The exclusions are given with -wildcards. Without it mksquashfs (4.5.1) resolves every
+// listed path to its inode and leaves out every file with that inode, so a file hard-linked
+// from an excluded directory would vanish from the kept part of the tree too; with it the
+// lines are patterns matched against paths relative to the source, which SquashfsExcludeLine
+// escapes into exact names.
 func (Squashfs) HostSteps(c Config) []Step {
 	argv := []string{"mksquashfs", c.Tree, img(c, "tree.sqfs"), "-noappend", "-quiet", "-no-progress", "-no-xattrs",
 		"-b", strconv.FormatInt(c.Params.Int("block_size"), 10)}
@@ -37,14 +48,77 @@ func (Squashfs) HostSteps(c Config) []Step {
 		argv = append(argv, "-force-uid", strconv.Itoa(c.Owner.UID), "-force-gid", strconv.Itoa(c.Owner.GID))
 	}
 	if len(c.Exclude) > 0 {
-		argv = append(argv, "-ef", img(c, ExcludeFile))
+		argv = append(argv, "-wildcards", "-ef", img(c, ExcludeFile))
 	}
-	return []Step{{Kind: StepBuildImage, Desc: "build the squashfs image (excluded paths listed by the tree walk)", Argv: argv}}
+	steps := []Step{{Kind: StepBuildImage, Desc: "build the squashfs image (excluded paths listed by the tree walk)", Argv: argv}}
+	return append(steps, scratchSteps(c)...)
+}
+
+// RunHostStep implements HostRunner: it writes the exclusion list mksquashfs reads, then runs
+// the step's command.
+func (Squashfs) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
+	if isScratchStep(s, c) {
+		return nil, runScratchStep(ctx, s, c, env)
+	}
+	if i := slices.Index(s.Argv, "-ef"); i >= 0 && i+1 < len(s.Argv) {
+		if err := writeSquashfsExcludes(s.Argv[i+1], c.Hidden); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(env.Log, "%s: %d excluded paths: %s\n", s.Argv[i+1], len(c.Hidden), strings.Join(c.Hidden, ", "))
+	}
+	return nil, runTool(ctx, env.Log, s.Argv, nil)
+}
+
+func writeSquashfsExcludes(file string, hidden []string) error {
+	var b strings.Builder
+	for _, p := range hidden {
+		line, err := SquashfsExcludeLine(p)
+		if err != nil {
+			return fmt.Errorf("squashfs exclusion list %s: %w", file, err)
+		}
+		b.WriteString(line + "\n")
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("squashfs exclusion list: %w", err)
+	}
+	return nil
+}
+
+// SquashfsExcludeLine is the line of a `mksquashfs -wildcards -ef` file that excludes exactly
+// the path rel (slash-separated, relative to the source directory). mksquashfs 4.5.1 reads
+// the file a line at a time: it skips leading blanks, takes a line starting with '#' as a
+// comment, drops one leading backslash (so "\#x" names "#x" and "\ x" names " x"), keeps
+// trailing blanks and every other byte; a line starting with "... " matches at any depth.
+// The rest is an fnmatch pattern per path component, where a backslash makes the next
+// character literal. So the special characters \ * ? [ get a backslash, and a line that
+// would start with a blank, '#', '\' or "... " gets one more. A newline cannot be written.
+func SquashfsExcludeLine(rel string) (string, error) {
+	if strings.ContainsRune(rel, '\n') {
+		return "", fmt.Errorf("path %q holds a newline, which a mksquashfs exclusion list cannot name", rel)
+	}
+	var b strings.Builder
+	for i := 0; i < len(rel); i++ {
+		switch ch := rel[i]; {
+		case ch == '\\' || ch == '*' || ch == '?' || ch == '[':
+			b.WriteByte('\\')
+			b.WriteByte(ch)
+		case i == 0 && strings.HasPrefix(rel, "... "):
+			b.WriteString(`\.`) // a literal dot, so the line does not start with "... "
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	line := b.String()
+	if line != "" && (line[0] == ' ' || line[0] == '\t' || line[0] == '#' || line[0] == '\\' ||
+		line[0] == '\v' || line[0] == '\f' || line[0] == '\r') {
+		line = `\` + line
+	}
+	return line, nil
 }
 
 // Devices implements Method.
 func (Squashfs) Devices(c Config) []Device {
-	return []Device{{Kind: "block", Path: img(c, "tree.sqfs"), ReadOnly: true}}
+	return append([]Device{{Kind: "block", Path: img(c, "tree.sqfs"), ReadOnly: true}}, scratchDevices(c)...)
 }
 
 // GuestSteps implements Method.

@@ -1,6 +1,7 @@
 package method
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
@@ -20,19 +21,36 @@ func (SSHTar) Modules(c Config) []string { return tarModules(c, "virtio_net") }
 
 // HostSteps implements Method.
 func (SSHTar) HostSteps(c Config) []Step {
-	return []Step{{Kind: StepTransfer, Desc: fmt.Sprintf(
+	return append(scratchSteps(c), Step{Kind: StepTransfer, Desc: fmt.Sprintf(
 		"stream the filtered tree as tar (owner %s) over SSH (%s, pinned host key) to 127.0.0.1:<free port, 10222 in the plan> -> guest:%d; guest runs tar -x -C %s",
-		ownerText(c), c.Params.Str("cipher"), guestPort, c.Mountpoint)}}
+		ownerText(c), c.Params.Str("cipher"), guestPort, c.Mountpoint)})
 }
 
-// Devices implements Method.
-func (SSHTar) Devices(Config) []Device {
-	return []Device{{Kind: "user-net", GuestPort: guestPort}}
+// Devices implements Method: the forward from the cell's free loopback port (10222 in plans).
+func (SSHTar) Devices(c Config) []Device {
+	return append([]Device{{Kind: "user-net", HostPort: c.HostPort, GuestPort: guestPort}}, scratchDevices(c)...)
 }
 
-// GuestSteps implements Method.
+// GuestSteps implements Method: the target, the network, then the agent's sshd, which ends
+// when the one tar session has extracted the stream.
 func (SSHTar) GuestSteps(c Config) []protocol.Step {
-	return append(tarTarget(c), protocol.Step{Kind: protocol.StepNetUp, Name: "net-up"})
+	return append(tarTarget(c), protocol.Step{Kind: protocol.StepNetUp, Name: "net-up"}, sshdStep(c))
+}
+
+// RunHostStep implements HostRunner: the transfer connects to the guest's sshd (pinning the
+// cell's host key, retrying until it is up) and streams the tree into `tar -x`; it ends
+// when the guest reported tar's exit status, so it includes the extraction.
+func (SSHTar) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
+	if s.Kind != StepTransfer {
+		return nil, runTarScratchStep(ctx, s, c, env)
+	}
+	t, err := cellSSHTarget(c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sendSSH(ctx, t, treeSource(c, env.Matcher))
+	st.log(env.Log, "ssh-tar ("+c.Params.Str("cipher")+")")
+	return nil, err
 }
 
 // Warnings implements Method.
@@ -43,6 +61,15 @@ func ownerText(c Config) string {
 		return "as on the host"
 	}
 	return fmt.Sprintf("%d:%d", c.Owner.UID, c.Owner.GID)
+}
+
+// runTarScratchStep runs a tar method's host step other than the transfer: the scratch disk
+// of target: disk.
+func runTarScratchStep(ctx context.Context, s Step, c Config, env HostEnv) error {
+	if !isScratchStep(s, c) {
+		return fmt.Errorf("%s: no way to run host step %q (%s)", c.Params.Str("target"), s.Kind, s.Desc)
+	}
+	return runScratchStep(ctx, s, c, env)
 }
 
 func tarModules(c Config, extra ...string) []string {

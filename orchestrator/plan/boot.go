@@ -56,6 +56,8 @@ func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, acce
 			fns = append(fns, qemu.VhostUserFS(d.Path, d.Tag, d.QueueSize))
 		case "serial-port":
 			fns = append(fns, qemu.VirtioSerialPort(d.Tag, d.Path))
+		case "serial-server":
+			fns = append(fns, qemu.VirtioSerialServerPort(d.Tag, d.Path))
 		case "user-net":
 			port := d.HostPort
 			if port == 0 {

@@ -27,6 +27,8 @@ type Paths struct {
 	Hidden []string
 	// HostPort returns a free loopback port for a cell's port forward; nil in plans.
 	HostPort func() int
+	// TreeBytes is the content size of the filtered tree; 0 in plans.
+	TreeBytes int64
 }
 
 // Work is the cell's scratch directory on the host.
@@ -50,6 +52,7 @@ func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
 		Sockets:    p.SocketDir(c),
 		Hidden:     p.Hidden,
 		HostPort:   hostPort(p),
+		TreeBytes:  p.TreeBytes,
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
 		Mountpoint: e.Guest.Mountpoint,

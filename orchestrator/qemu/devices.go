@@ -121,6 +121,27 @@ func VhostUserFS(socket, tag string, queueSize int) Fn {
 //
 // The guest finds the port through /sys/class/virtio-ports/*/name.
 func VirtioSerialPort(name, socketPath string) Fn {
+	return serialPort(name, socketPath, "")
+}
+
+// VirtioSerialServerPort adds a virtio-serial port named name whose host
+// side is a unix socket QEMU itself listens on at socketPath, without
+// waiting: the host connects whenever it is ready, after QEMU started.
+//
+//	-device virtio-serial-pci            (once, before the first port)
+//	-chardev socket,id=chrN,path=SOCK,server=on,wait=off
+//	-device virtserialport,chardev=chrN,name=NAME
+//
+// Until the host connects, the guest sees the port's host side closed: a
+// read returns end-of-file at once. QEMU reads from the connection only
+// while the guest has the port open, so what the host sends before that
+// waits in the socket, and a host that closes the connection hands the
+// guest an end-of-file after the data.
+func VirtioSerialServerPort(name, socketPath string) Fn {
+	return serialPort(name, socketPath, ",server=on,wait=off")
+}
+
+func serialPort(name, socketPath, mode string) Fn {
 	return func(alloc *IDAllocator, o *Options) error {
 		if name == "" || strings.ContainsAny(name, ", \t\n") {
 			return fmt.Errorf("%w %q: empty or contains a comma or space", ErrBadName, name)
@@ -141,7 +162,7 @@ func VirtioSerialPort(name, socketPath string) Fn {
 		}
 		id := alloc.ID("chr")
 		o.AppendDevice(
-			"-chardev", "socket,id="+id+",path="+escape(socketPath),
+			"-chardev", "socket,id="+id+",path="+escape(socketPath)+mode,
 			"-device", "virtserialport,chardev="+id+",name="+name)
 		return nil
 	}

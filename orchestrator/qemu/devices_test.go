@@ -168,6 +168,28 @@ func TestBuild(t *testing.T) {
 				"-device", "virtserialport,chardev=chr1,name=data"}),
 		},
 		{
+			name: "server port: QEMU listens, the host connects later",
+			fns: []Fn{
+				WithKernel(f.kernel),
+				VirtioSerialPort("ctl", "/tmp/ctl.sock"),
+				VirtioSerialServerPort("data", "/tmp/a b/data.sock"),
+			},
+			want: cat(x86, stdio, kernel, x86Append, []string{
+				"-device", "virtio-serial-pci",
+				"-chardev", "socket,id=chr0,path=/tmp/ctl.sock",
+				"-device", "virtserialport,chardev=chr0,name=ctl",
+				"-chardev", "socket,id=chr1,path=/tmp/a b/data.sock,server=on,wait=off",
+				"-device", "virtserialport,chardev=chr1,name=data"}),
+		},
+		{
+			name: "server port alone adds the bus",
+			fns:  []Fn{WithKernel(f.kernel), VirtioSerialServerPort("data", "/tmp/x,y.sock")},
+			want: cat(x86, stdio, kernel, x86Append, []string{
+				"-device", "virtio-serial-pci",
+				"-chardev", "socket,id=chr0,path=/tmp/x,,y.sock,server=on,wait=off",
+				"-device", "virtserialport,chardev=chr0,name=data"}),
+		},
+		{
 			name: "user net forwards loopback only",
 			fns:  []Fn{WithKernel(f.kernel), UserNet(2222, 22)},
 			want: cat(x86, stdio, kernel, x86Append, []string{
@@ -243,6 +265,9 @@ func TestBuild(t *testing.T) {
 		{name: "empty socket path", fns: []Fn{WithKernel(f.kernel), VirtioSerialPort("ctl", "")}, err: ErrBadPath},
 		{name: "serial port name twice", fns: []Fn{WithKernel(f.kernel), VirtioSerialPort("ctl", "/a"), VirtioSerialPort("ctl", "/b")}, err: ErrBadName},
 		{name: "serial port name with comma", fns: []Fn{WithKernel(f.kernel), VirtioSerialPort("c,tl", "/a")}, err: ErrBadName},
+		{name: "server port name used by a client port", fns: []Fn{WithKernel(f.kernel), VirtioSerialPort("data", "/a"), VirtioSerialServerPort("data", "/b")}, err: ErrBadName},
+		{name: "server port empty name", fns: []Fn{WithKernel(f.kernel), VirtioSerialServerPort("", "/a")}, err: ErrBadName},
+		{name: "server port socket path too long", fns: []Fn{WithKernel(f.kernel), VirtioSerialServerPort("data", "/tmp/"+long+".sock")}, err: ErrBadPath},
 		{name: "host port 0", fns: []Fn{WithKernel(f.kernel), UserNet(0, 22)}, err: ErrBadPort},
 		{name: "guest port too large", fns: []Fn{WithKernel(f.kernel), UserNet(2222, 70000)}, err: ErrBadPort},
 		{name: "error inside All", fns: []Fn{All(WithKernel(f.kernel), WithCPUs(-1))}, err: ErrBadCPUs},

@@ -47,6 +47,7 @@ type cellRun struct {
 	guest  *guest
 	files  []io.Closer
 	after  []func() // teardown actions of the method's host steps, run in reverse
+	abort  context.CancelCauseFunc
 	stepAt time.Time
 }
 
@@ -60,7 +61,9 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 		res.Finish(time.Now())
 		return res
 	}
-	cr := &cellRun{r: r, c: c, m: m, cfg: plan.MethodConfig(r.Exp, c, r.Paths), res: res, logs: r.Paths.Logs(c)}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	cr := &cellRun{r: r, c: c, m: m, cfg: plan.MethodConfig(r.Exp, c, r.Paths), res: res, logs: r.Paths.Logs(c), abort: abort}
 	cr.job = plan.GuestJob(r.Exp, c, m, cr.cfg)
 	cr.job.Fault = r.Fault
 	if r.Verify {
@@ -153,7 +156,7 @@ func (cr *cellRun) do(ctx context.Context, s method.Step) error {
 // the step's command.
 func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
 	if h, ok := cr.m.(method.HostRunner); ok {
-		undo, err := h.RunHostStep(ctx, s, cr.cfg, method.HostEnv{Log: cr.hostLog(), Matcher: cr.r.Matcher})
+		undo, err := h.RunHostStep(ctx, s, cr.cfg, method.HostEnv{Log: cr.hostLog(), Matcher: cr.r.Matcher, Abort: cr.abort})
 		if undo != nil {
 			cr.after = append(cr.after, undo)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -80,6 +81,11 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if r.Paths.Hidden, err = tree.ExcludedRoots(ctx, r.Paths.Tree, r.Matcher); err != nil {
 		return nil, err
 	}
+	size, err := method.MeasureTree(ctx, r.Paths.Tree, r.Matcher)
+	if err != nil {
+		return nil, err
+	}
+	r.Paths.TreeBytes = size.Bytes
 	if e.Guest.Kernel != "" {
 		r.Kernel, err = kernel.FromPaths(e.Guest.Kernel, e.Guest.Modules)
 	} else {

@@ -1,0 +1,139 @@
+package method
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
+
+// TestExt4RoutesBuildTheSameImage forces each way of building the ext4 image and checks the
+// mounted image against the filtered tree, and that the host tree did not change.
+func TestExt4RoutesBuildTheSameImage(t *testing.T) {
+	needTool(t, "mkfs.ext4", "debugfs", "e2fsck")
+	needRoot(t)
+	owner := &spec.Owner{UID: 1001, GID: 1001}
+	mixed := map[string][2]int{"src/a.c": {5, 6}, "llvm": {7, 8}, "src/short-link": {9, 10}, "src/ex/b": {11, 12}}
+	v, verr := mke2fsVersion()
+	if verr != nil {
+		t.Fatal(verr)
+	}
+	for _, tc := range []struct {
+		name    string
+		route   string
+		owner   *spec.Owner
+		owners  map[string][2]int
+		exclude bool
+		work    string // "" for a temporary directory beside the tree
+		logs    []string
+	}{
+		{"view id-mapped", RouteView, owner, nil, true, "", []string{"id-mapped 0:0 -> 1001:1001"}},
+		{"view, mixed owners", RouteView, owner, mixed, true, "", []string{"several owners", "debugfs sets the owners"}},
+		{"view unmapped", RouteViewUnmapped, owner, nil, true, "", []string{"debugfs sets the owners"}},
+		{"view, owners kept", RouteView, nil, mixed, true, "", []string{"the owners stay"}},
+		{"view, nothing excluded", RouteView, owner, nil, false, "", []string{"nothing excluded in this tree"}},
+		{"staging", RouteStaging, owner, nil, true, "", []string{"hard links, 0 copies"}},
+		{"staging, owners kept", RouteStaging, nil, mixed, true, "", []string{"hard links, 0 copies"}},
+		{"staging on another file system", RouteStaging, owner, mixed, true, "/dev/shm", []string{" 0 hard links"}},
+		{"direct", RouteDirect, nil, mixed, false, "", []string{"route direct"}},
+		{"tar", RouteTar, owner, mixed, true, "", []string{"route tar"}},
+		{"auto, nothing to change", "", nil, nil, false, "", []string{"route direct"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.route == RouteTar && !v.AtLeast(1, 47, 1) {
+				t.Skipf("!!! SKIPPING: mke2fs %s reads no tar stream (1.47.1 does) !!!", v)
+			}
+			root := trickyTree(t, tc.owners)
+			before := treeState(t, root)
+			c, env, log := hostConfig(t, root, Params{"size": "auto"}, tc.owner)
+			if !tc.exclude {
+				c.Exclude, c.Hidden, env.Matcher = nil, nil, nil
+			}
+			if tc.work != "" {
+				if _, err := os.Stat(tc.work); err != nil {
+					t.Skipf("no %s: %v", tc.work, err)
+				}
+				dir, err := os.MkdirTemp(tc.work, "vmfsbench-test-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				c.Work = dir
+			}
+			want := treeText(t, root, env.Matcher, tc.owner)
+			s := Ext4{}.HostSteps(c)[0]
+			if err := buildExt4Route(context.Background(), s.Argv, c, env, tc.route); err != nil {
+				t.Fatalf("build: %v\nlog:\n%s", err, log)
+			}
+			image := filepath.Join(c.Work, "tree.ext4")
+			if out, err := toolOutput("e2fsck", "-fn", image); err != nil {
+				t.Errorf("e2fsck: %v\n%s", err, out)
+			}
+			got := treeText(t, mountImage(t, image, "ext4"), nil, nil)
+			if got != want {
+				t.Errorf("the image differs from the filtered tree:\n%s\nlog:\n%s", diffLines(want, got), log)
+			}
+			for _, l := range tc.logs {
+				if !strings.Contains(log.String(), l) {
+					t.Errorf("log lacks %q:\n%s", l, log)
+				}
+			}
+			if after := treeState(t, root); after != before {
+				t.Errorf("building the image changed the host tree")
+			}
+			if _, err := os.Stat(filepath.Join(c.Work, "staging")); !os.IsNotExist(err) {
+				t.Errorf("staging tree left behind: %v", err)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(c.Work, "view")); len(ents) > 0 {
+				t.Errorf("view directory left behind: %v", ents)
+			}
+		})
+	}
+}
+
+// TestExt4AutoSizeFits builds images of trees at both ends (many empty files, a few big
+// ones) with the automatic size: mkfs.ext4 must find room for all of them.
+func TestExt4AutoSizeFits(t *testing.T) {
+	needTool(t, "mkfs.ext4", "debugfs")
+	for _, tc := range []struct {
+		name  string
+		files int
+		size  int
+	}{
+		{"5000 empty files", 5000, 0},
+		{"6000 files of 5000 bytes", 6000, 5000},
+		{"3 files of 40 MiB", 3, 40 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "tree")
+			body := make([]byte, tc.size)
+			for i := range body {
+				body[i] = byte(i*7 + i>>9)
+			}
+			for i := 0; i < tc.files; i++ {
+				d := filepath.Join(root, "d"+strings.Repeat("x", i%7), string(rune('a'+i%26)))
+				if i%26 == 0 || i < 26*7 {
+					if err := os.MkdirAll(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.WriteFile(filepath.Join(d, "file-with-a-longish-name-"+strings.Repeat("n", i%40)+strconv.Itoa(i)), body, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, _ := tree.NewMatcher(nil)
+			c := Config{Params: Params{"size": "auto"}, Tree: root, Work: t.TempDir()}
+			var log strings.Builder
+			s := Ext4{}.HostSteps(c)[0]
+			if err := buildExt4Route(context.Background(), s.Argv, c, HostEnv{Log: &log, Matcher: m}, RouteDirect); err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			t.Log(strings.Split(log.String(), "\n")[1])
+		})
+	}
+}
