@@ -37,8 +37,10 @@ func TestPrepareCache(t *testing.T) {
 	if warm.TreeKiB != 11<<10 {
 		t.Errorf("warm read %d KiB, want %d (11 files of 1 MiB, one excluded)", warm.TreeKiB, 11<<10)
 	}
-	if warm.CachedAfterKiB < empty.CachedAfterKiB+warm.TreeKiB/2 {
-		t.Errorf("Cached after warm-up %d KiB, after drop %d KiB: the tree did not land in the cache", warm.CachedAfterKiB, empty.CachedAfterKiB)
+	// prepareCache itself fails a warm-up that does not grow Cached by half the tree between
+	// its drop and its end; across calls the figures are not comparable (other processes).
+	if empty.CachedAfterKiB <= 0 || warm.CachedAfterKiB <= 0 {
+		t.Errorf("no Cached figures: %+v %+v", empty, warm)
 	}
 	asis, err := prepareCache(ctx, "asis", root, m)
 	if err != nil || asis.CachedBeforeKiB == 0 {
