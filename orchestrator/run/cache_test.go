@@ -57,3 +57,26 @@ func TestDropCachesFailsClearly(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestOutsideTree(t *testing.T) {
+	root := t.TempDir()
+	tr := filepath.Join(root, "tree")
+	os.MkdirAll(filepath.Join(tr, "sub"), 0o755)
+	os.MkdirAll(filepath.Join(root, "out"), 0o755)
+	os.Symlink(filepath.Join(tr, "sub"), filepath.Join(root, "sneaky"))
+	for _, tc := range []struct {
+		out string
+		bad bool
+	}{
+		{filepath.Join(root, "out"), false},
+		{filepath.Join(tr, "sub"), true},
+		{tr, true},
+		{root, true}, // the tree inside the run directory
+		{filepath.Join(root, "sneaky"), true},
+	} {
+		err := outsideTree(tc.out, tr)
+		if (err != nil) != tc.bad {
+			t.Errorf("outsideTree(%s) = %v, want refused=%v", tc.out, err, tc.bad)
+		}
+	}
+}

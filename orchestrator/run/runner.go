@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
@@ -75,6 +76,9 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if fi, err := os.Stat(r.Paths.Tree); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s: tree.path %s is not a directory", e.File, r.Paths.Tree)
 	}
+	if err := outsideTree(o.Out, r.Paths.Tree); err != nil {
+		return nil, err
+	}
 	if r.Matcher, err = tree.NewMatcher(e.Tree.Exclude); err != nil {
 		return nil, fmt.Errorf("%s: tree.exclude: %w", e.File, err)
 	}
@@ -116,6 +120,27 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	}
 	r.progressf("accel %s: %s", r.Accel, r.AccelReason)
 	return r, nil
+}
+
+// outsideTree refuses a run directory inside the tree (or the tree inside it): vmfsbench never
+// writes into the user's tree, and a run directory in it would also be measured.
+func outsideTree(out, treeDir string) error {
+	o, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		return err
+	}
+	t, err := filepath.EvalSymlinks(treeDir)
+	if err != nil {
+		return err
+	}
+	inside := func(a, b string) bool { // a is b or below it
+		rel, err := filepath.Rel(b, a)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	}
+	if inside(o, t) || inside(t, o) {
+		return fmt.Errorf("the run directory %s and the tree %s overlap: vmfsbench never writes into the tree; choose another -o", out, treeDir)
+	}
+	return nil
 }
 
 // freePort asks the kernel for a free loopback TCP port. QEMU binds it moments later; the
