@@ -73,6 +73,8 @@ func TestOutsideTree(t *testing.T) {
 		{tr, true},
 		{root, true}, // the tree inside the run directory
 		{filepath.Join(root, "sneaky"), true},
+		{filepath.Join(root, "sneaky", "not", "yet"), true},
+		{filepath.Join(root, "out", "not", "yet"), false},
 	} {
 		err := outsideTree(tc.out, tr)
 		if (err != nil) != tc.bad {

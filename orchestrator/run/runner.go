@@ -122,10 +122,38 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	return r, nil
 }
 
+// CheckOut refuses a run directory that overlaps a tree given by path, before anything is
+// written. Synthetic trees live in vmfsbench's cache and need no check.
+func CheckOut(out string, e *spec.Experiment) error {
+	if e.Tree.Path == "" {
+		return nil
+	}
+	return outsideTree(out, e.Tree.Path)
+}
+
+// realPath resolves symlinks in p, which need not exist yet: the longest existing prefix is
+// resolved and the rest appended.
+func realPath(p string) (string, error) {
+	p = filepath.Clean(p)
+	rest := ""
+	for {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
 // outsideTree refuses a run directory inside the tree (or the tree inside it): vmfsbench never
 // writes into the user's tree, and a run directory in it would also be measured.
 func outsideTree(out, treeDir string) error {
-	o, err := filepath.EvalSymlinks(out)
+	o, err := realPath(out)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if dir, err = filepath.Abs(dir); err != nil {
 			return usageError{err}
 		}
+		if err := run.CheckOut(dir, e); err != nil {
+			return usageError{err}
+		}
 		if err := run.PrepareOut(dir, specFile); err != nil {
 			return usageError{err}
 		}
