@@ -46,6 +46,8 @@ commands:
   compare RUN RUN              each group's change in median total and whether it is beyond noise
   digest SPEC                  walk the spec's tree after exclusions: files, bytes, digest
   kernel fetch [--arch ARCH]   download Debian's kernel for ARCH (x86_64, aarch64) into the cache
+  rootfs build [--arch ARCH] [--packages P,...]
+                               debootstrap a Debian guest root (python3, LLVM 15) into a cached ext4 image
 
 exit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment
 `
@@ -60,6 +62,7 @@ var commands = map[string]command{
 	"kernel":   cmdKernel,
 	"report":   cmdReport,
 	"compare":  cmdCompare,
+	"rootfs":   cmdRootfs,
 }
 
 func main() {
