@@ -7,7 +7,8 @@ PKGS     := ./...
 # command:package pairs of the host tools vmfsbench and its tests use (Debian 12 names).
 TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-common \
             mksquashfs:squashfs-tools mkfs.erofs:erofs-utils mkfs.ext4:e2fsprogs \
-            busybox:busybox-static modprobe:kmod git:git dpkg-deb:dpkg xz:xz-utils zstd:zstd
+            busybox:busybox-static modprobe:kmod git:git dpkg-deb:dpkg xz:xz-utils zstd:zstd \
+            debootstrap:debootstrap
 
 .PHONY: all build deps tools kernel test test-short vet demo bench clean
 

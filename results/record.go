@@ -41,6 +41,7 @@ type Cell struct {
 	Accel      string             `json:"accel"`
 	Warnings   []string           `json:"warnings,omitempty"`
 	Verify     *Verify            `json:"verify,omitempty"`
+	Lit        *Lit               `json:"lit,omitempty"`
 	Start      time.Time          `json:"start"`
 	End        time.Time          `json:"end"`
 }
@@ -60,6 +61,21 @@ type Verify struct {
 	WriteError      string           `json:"write_error,omitempty"`
 	LowerChecked    bool             `json:"lower_checked"`
 	LowerWriteError string           `json:"lower_write_error,omitempty"`
+}
+
+// Lit is lit's own summary of an exec workload that ran llvm-lit: counts per result code,
+// its testing time and, with --time-tests, the slowest tests.
+type Lit struct {
+	Passed  int            `json:"passed"`
+	Counts  map[string]int `json:"counts"`
+	Seconds float64        `json:"seconds"`
+	Slowest []LitTest      `json:"slowest,omitempty"`
+}
+
+// LitTest is one test's time as lit measured it.
+type LitTest struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // GuestFigures are what the agent measured with its own clock.

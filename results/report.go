@@ -97,6 +97,7 @@ func Report(s *Summary, in ReportInput) []byte {
 	}
 	p("\n")
 	writePhaseTable(&b, s)
+	writeLit(&b, s)
 
 	if failed > 0 {
 		p("## Failed cells\n\n")

@@ -165,6 +165,12 @@ func img(c Config, name string) string { return filepath.Join(c.Work, name) }
 
 func sock(c Config, name string) string { return filepath.Join(c.Sockets, name) }
 
+// HostOwners is implemented by the methods that show the guest the host's owners whatever
+// tree.owner says (shares without id-mapped mounts).
+type HostOwners interface {
+	KeepsHostOwners() bool
+}
+
 func ownerWarning(method string, c Config) []string {
 	if c.Owner == nil {
 		return nil

@@ -34,5 +34,8 @@ func (NineP) GuestSteps(c Config) []protocol.Step {
 		FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...)
 }
 
+// KeepsHostOwners implements HostOwners.
+func (NineP) KeepsHostOwners() bool { return true }
+
 // Warnings implements Method.
 func (NineP) Warnings(c Config) []string { return ownerWarning("9p", c) }

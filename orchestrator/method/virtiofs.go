@@ -81,6 +81,9 @@ func (Virtiofs) GuestSteps(c Config) []protocol.Step {
 		FSType: "virtiofs", ReadOnly: true}}, overlay(c, true)...)
 }
 
+// KeepsHostOwners implements HostOwners.
+func (Virtiofs) KeepsHostOwners() bool { return true }
+
 // Warnings implements Method.
 func (Virtiofs) Warnings(c Config) []string {
 	w := ownerWarning("virtiofs", c)

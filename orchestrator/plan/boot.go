@@ -69,7 +69,11 @@ func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, acce
 		}
 	}
 	if e.Guest.Rootfs != "" {
-		fns = append(fns, qemu.BlockDevice(e.Guest.Rootfs, false, true))
+		img := p.Rootfs
+		if img == "" {
+			img = e.Guest.Rootfs
+		}
+		fns = append(fns, qemu.BlockDevice(img, false, true)) // snapshot=on: the image never changes
 	}
 	if len(e.QEMU.Args) > 0 {
 		fns = append(fns, qemu.WithArgs(e.QEMU.Args...))

@@ -29,6 +29,8 @@ type Paths struct {
 	HostPort func() int
 	// TreeBytes is the content size of the filtered tree; 0 in plans.
 	TreeBytes int64
+	// Rootfs is the guest rootfs image, guest.rootfs resolved ("built" names the cached one).
+	Rootfs string
 }
 
 // Work is the cell's scratch directory on the host.
@@ -55,7 +57,7 @@ func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
 		TreeBytes:  p.TreeBytes,
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
-		Mountpoint: e.Guest.Mountpoint,
+		Mountpoint: GuestTreePath(e),
 		Memory:     e.QEMU.Memory,
 	}
 }
@@ -110,9 +112,53 @@ func Expand(e *spec.Experiment, p Paths) ([]Cell, error) {
 			}
 		}
 		c.Warnings = m.Warnings(cfg)
+		if runsAsRoot(e, m) && len(e.Workload.Command) > 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("the workload runs as root, not guest.user %d:%d, since %s keeps the host's owners",
+				e.Guest.User.UID, e.Guest.User.GID, c.Method))
+		}
 		c.Steps = steps(e, *c, m, cfg, p)
 	}
 	return cells, nil
+}
+
+// RootfsDir is where the agent mounts guest.rootfs; the workload chroots into it.
+const RootfsDir = "/vmfsbench/rootfs"
+
+// GuestTreePath is where the tree appears in the guest's own namespace: the mountpoint, inside
+// the rootfs when the workload runs chrooted.
+func GuestTreePath(e *spec.Experiment) string {
+	if e.Guest.Rootfs != "" {
+		return RootfsDir + e.Guest.Mountpoint
+	}
+	return e.Guest.Mountpoint
+}
+
+// rootfsSteps mount the rootfs image (attached after the method's disks, copy-on-write) and
+// the kernel file systems a chrooted workload expects inside it.
+func rootfsSteps(devs []method.Device) []protocol.Step {
+	n := 0
+	for _, d := range devs {
+		if d.Kind == "block" {
+			n++
+		}
+	}
+	in := func(p string) string { return RootfsDir + p }
+	return []protocol.Step{
+		{Kind: protocol.StepMount, Name: "rootfs", Source: fmt.Sprintf("/dev/vd%c", 'a'+n), Target: RootfsDir, FSType: "ext4"},
+		{Kind: protocol.StepMount, Name: "rootfs-proc", Source: "proc", Target: in("/proc"), FSType: "proc"},
+		{Kind: protocol.StepMount, Name: "rootfs-sys", Source: "sysfs", Target: in("/sys"), FSType: "sysfs"},
+		{Kind: protocol.StepMount, Name: "rootfs-dev", Source: "devtmpfs", Target: in("/dev"), FSType: "devtmpfs"},
+		{Kind: protocol.StepMount, Name: "rootfs-shm", Source: "tmpfs", Target: in("/dev/shm"), FSType: "tmpfs", Options: "mode=1777"},
+		{Kind: protocol.StepMount, Name: "rootfs-tmp", Source: "tmpfs", Target: in("/tmp"), FSType: "tmpfs", Options: "mode=1777"},
+	}
+}
+
+// runsAsRoot says whether the cell's workload runs as root instead of guest.user: a share
+// that keeps the host's owners cannot give guest.user the tree's ownership it expects, so the
+// workload runs as root there, as the seed study did for 9p and virtiofs.
+func runsAsRoot(e *spec.Experiment, m method.Method) bool {
+	h, ok := m.(method.HostOwners)
+	return ok && h.KeepsHostOwners() && e.Guest.User != nil && e.Tree.Owner != nil
 }
 
 // GuestJob is the job the agent runs for the cell (without test hooks).
@@ -124,11 +170,20 @@ func GuestJob(e *spec.Experiment, c Cell, m method.Method, cfg method.Config) pr
 		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
 			w.Env = append(w.Env, k+"="+e.Workload.Env[k])
 		}
-		if u := e.Guest.User; u != nil {
+		if u := e.Guest.User; u != nil && !runsAsRoot(e, m) {
 			w.UID, w.GID = u.UID, u.GID
 		}
 	}
-	return protocol.Job{Cell: c.ID, Steps: m.GuestSteps(cfg), Workload: w, Mountpoint: e.Guest.Mountpoint}
+	job := protocol.Job{Cell: c.ID, Steps: m.GuestSteps(cfg), Workload: w, Mountpoint: e.Guest.Mountpoint}
+	if e.Guest.Rootfs != "" {
+		job.Steps = append(rootfsSteps(m.Devices(cfg)), job.Steps...)
+		if w.Kind == protocol.WorkloadExec {
+			job.Workload.Chroot = RootfsDir // Root and Mountpoint are then paths inside it
+		} else {
+			job.Workload.Root, job.Mountpoint = GuestTreePath(e), GuestTreePath(e)
+		}
+	}
+	return job
 }
 
 func steps(e *spec.Experiment, c Cell, m method.Method, cfg method.Config, p Paths) []method.Step {
@@ -175,7 +230,7 @@ func steps(e *spec.Experiment, c Cell, m method.Method, cfg method.Config, p Pat
 		if e.Guest.Rootfs != "" {
 			cmd = "chroot /vmfsbench/rootfs sh -c " + shellQuote(cmd)
 		}
-		if u := e.Guest.User; u != nil {
+		if u := e.Guest.User; u != nil && !runsAsRoot(e, m) {
 			cmd = fmt.Sprintf("as %d:%d: %s", u.UID, u.GID, cmd)
 		}
 		wl.Guest = []string{cmd}

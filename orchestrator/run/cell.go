@@ -270,6 +270,9 @@ func (cr *cellRun) mount(ctx context.Context) error {
 const workloadGrace = 30 * time.Second
 
 func (cr *cellRun) workload(ctx context.Context) error {
+	if cr.job.Workload.Kind == protocol.WorkloadExec {
+		defer cr.recordLit(filepath.Join(cr.logs, OutputFile)) // also when lit failed
+	}
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
 	var failure error
 	for {

@@ -19,6 +19,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -69,7 +70,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if e.Tree.Synthetic != nil {
 		s := e.Tree.Synthetic
 		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, spec.FormatSize(s.Bytes))
-		if r.Paths.Tree, err = tree.EnsureSynthetic(ctx, cache, tree.Synthetic{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed}); err != nil {
+		if r.Paths.Tree, err = tree.EnsureSynthetic(ctx, cache, s.Tree()); err != nil {
 			return nil, err
 		}
 	}
@@ -90,6 +91,13 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		return nil, err
 	}
 	r.Paths.TreeBytes = size.Bytes
+	if r.Paths.Rootfs = e.Guest.Rootfs; e.Guest.Rootfs == spec.RootfsBuilt {
+		img, err := rootfs.Find(cache, rootfs.Recipe{Arch: e.Guest.Arch})
+		if err != nil {
+			return nil, fmt.Errorf("%s: guest.rootfs: %w", e.File, err)
+		}
+		r.Paths.Rootfs = img.Path
+	}
 	if e.Guest.Kernel != "" {
 		r.Kernel, err = kernel.FromPaths(e.Guest.Kernel, e.Guest.Modules)
 	} else {

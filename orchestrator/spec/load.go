@@ -368,12 +368,19 @@ func (d *decoder) tree(n *yaml.Node, field string, t *Tree) {
 		"path": func(v *yaml.Node, f string) { pathNode = v; t.Path, _ = d.hostPath(v, f) },
 		"synthetic": func(v *yaml.Node, f string) {
 			synthNode = v
-			s := &Synthetic{Seed: 1}
+			s := &Synthetic{Seed: 1, Scale: 1}
 			d.fields(v, f, []string{"files", "bytes"}, map[string]fieldFn{
-				"files": func(v *yaml.Node, f string) { x, _ := d.integer(v, f, 1, 100_000_000); s.Files = int(x) },
-				"bytes": func(v *yaml.Node, f string) { s.Bytes, _ = d.size(v, f, 0) },
-				"seed":  func(v *yaml.Node, f string) { s.Seed, _ = d.integer(v, f, -1<<63, 1<<63-1) },
+				"files":     func(v *yaml.Node, f string) { x, _ := d.integer(v, f, 1, 100_000_000); s.Files = int(x) },
+				"bytes":     func(v *yaml.Node, f string) { s.Bytes, _ = d.size(v, f, 0) },
+				"seed":      func(v *yaml.Node, f string) { s.Seed, _ = d.integer(v, f, -1<<63, 1<<63-1) },
+				"lit_tests": func(v *yaml.Node, f string) { x, _ := d.integer(v, f, 0, 1_000_000); s.LitTests = int(x) },
+				"scale":     func(v *yaml.Node, f string) { x, _ := d.integer(v, f, 1, 1000); s.Scale = int(x) },
 			})
+			if s.Scale > 1 {
+				s.Files *= s.Scale
+				s.Bytes *= int64(s.Scale)
+				s.LitTests *= s.Scale
+			}
 			if s.Files > 0 && s.Bytes > 0 {
 				if err := checkSynthetic(s); err != nil {
 					d.fail(v, f, "%v", err)
@@ -408,10 +415,16 @@ func (d *decoder) tree(n *yaml.Node, field string, t *Tree) {
 
 func (d *decoder) guest(n *yaml.Node, field string, g *Guest) {
 	d.fields(n, field, nil, map[string]fieldFn{
-		"arch":       func(v *yaml.Node, f string) { g.Arch, _ = d.enum(v, f, "x86_64", "aarch64", "riscv64") },
-		"kernel":     func(v *yaml.Node, f string) { g.Kernel, _ = d.hostPath(v, f) },
-		"modules":    func(v *yaml.Node, f string) { g.Modules, _ = d.hostPath(v, f) },
-		"rootfs":     func(v *yaml.Node, f string) { g.Rootfs, _ = d.hostPath(v, f) },
+		"arch":    func(v *yaml.Node, f string) { g.Arch, _ = d.enum(v, f, "x86_64", "aarch64", "riscv64") },
+		"kernel":  func(v *yaml.Node, f string) { g.Kernel, _ = d.hostPath(v, f) },
+		"modules": func(v *yaml.Node, f string) { g.Modules, _ = d.hostPath(v, f) },
+		"rootfs": func(v *yaml.Node, f string) {
+			if v.Kind == yaml.ScalarNode && v.Value == RootfsBuilt {
+				g.Rootfs = RootfsBuilt
+				return
+			}
+			g.Rootfs, _ = d.hostPath(v, f)
+		},
 		"mountpoint": func(v *yaml.Node, f string) { g.Mountpoint, _ = d.guestPath(v, f) },
 		"user":       func(v *yaml.Node, f string) { g.User = d.owner(v, f) },
 		"files": func(v *yaml.Node, f string) {

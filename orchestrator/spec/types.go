@@ -3,7 +3,11 @@
 // reported at once, each as `file:line:col: field: message`.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
 
 // Experiment is a loaded, defaulted and validated spec.
 type Experiment struct {
@@ -32,12 +36,23 @@ type Tree struct {
 	ExcludePos []Pos      // position of each rule, for error messages
 }
 
-// Synthetic describes a generated LLVM-like tree.
+// Synthetic describes a generated LLVM-like tree. Scale has already multiplied Files, Bytes
+// and LitTests.
 type Synthetic struct {
-	Files int
-	Bytes int64
-	Seed  int64
+	Files    int
+	Bytes    int64
+	Seed     int64
+	LitTests int // an LLVM-shaped lit suite in build/stage2cross/test; 0 = none
+	Scale    int // the multiplier the spec gave (1 if none)
 }
+
+// Tree returns the generator's parameters.
+func (s *Synthetic) Tree() tree.Synthetic {
+	return tree.Synthetic{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed, LitTests: s.LitTests}
+}
+
+// RootfsBuilt as guest.rootfs names the image `vmfsbench rootfs build` made for the arch.
+const RootfsBuilt = "built"
 
 // Owner is a uid:gid pair.
 type Owner struct {
@@ -50,7 +65,7 @@ type Guest struct {
 	Arch       string            // x86_64, aarch64 or riscv64
 	Kernel     string            // absolute path, or "" for the fetched kernel
 	Modules    string            // the kernel's lib/modules/<version> directory, or ""
-	Rootfs     string            // ext4 image to chroot into, or ""
+	Rootfs     string            // ext4 image to chroot into, RootfsBuilt, or ""
 	Mountpoint string            // absolute guest path of the tree
 	User       *Owner            // the workload's user; nil = root
 	Files      map[string]string // guest path -> host path, packed into the initramfs

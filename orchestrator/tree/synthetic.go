@@ -47,11 +47,22 @@ type Synthetic struct {
 	Bytes int64 `json:"bytes"`
 	// Seed selects the tree: names, sizes and contents all follow from it.
 	Seed int64 `json:"seed"`
+	// LitTests, when positive, adds an LLVM-shaped lit suite of that many tests in
+	// build/stage2cross/test (GenerateLit, same seed), on top of Files.
+	LitTests int `json:"lit_tests,omitempty"`
 }
+
+// LitSuiteDir is where a synthetic tree's lit suite lives: the cross build's test directory,
+// from where the seed study ran llvm-lit.
+const LitSuiteDir = "build/stage2cross/test"
 
 // Key returns a short stable name for the tree, such as "f20000-b300MiB-s1-1a2b3c4d". It
 // includes a hash of the generator version, so a changed generator gets new keys.
 func (s Synthetic) Key() string {
+	if s.LitTests > 0 {
+		h := sha256.Sum256(fmt.Appendf(nil, "vmfsbench synthetic v%d files=%d bytes=%d seed=%d lit=%d", syntheticVersion, s.Files, s.Bytes, s.Seed, s.LitTests))
+		return fmt.Sprintf("f%d-b%s-s%d-l%d-%s", s.Files, formatBytes(s.Bytes), s.Seed, s.LitTests, hex.EncodeToString(h[:4]))
+	}
 	h := sha256.Sum256(fmt.Appendf(nil, "vmfsbench synthetic v%d files=%d bytes=%d seed=%d", syntheticVersion, s.Files, s.Bytes, s.Seed))
 	return fmt.Sprintf("f%d-b%s-s%d-%s", s.Files, formatBytes(s.Bytes), s.Seed, hex.EncodeToString(h[:4]))
 }
@@ -109,6 +120,12 @@ func EnsureSynthetic(ctx context.Context, cacheDir string, s Synthetic) (string,
 	if err := generate(ctx, tmp, s); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
+	}
+	if s.LitTests > 0 {
+		if err := GenerateLit(filepath.Join(tmp, LitSuiteDir), LitOptions{Tests: s.LitTests, Seed: s.Seed}); err != nil {
+			os.RemoveAll(tmp)
+			return "", fmt.Errorf("synthetic tree: lit suite: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, dest); err != nil {
 		os.RemoveAll(tmp)

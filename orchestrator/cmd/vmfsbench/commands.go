@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
@@ -103,6 +104,14 @@ func paths(e *spec.Experiment) plan.Paths {
 			p.Tree = filepath.Join(cache, "trees", synthetic(e).Key())
 		}
 	}
+	if p.Rootfs = e.Guest.Rootfs; p.Rootfs == spec.RootfsBuilt {
+		p.Rootfs = "$CACHE/rootfs/<vmfsbench rootfs build image>"
+		if err == nil {
+			if img, err := rootfs.Find(cache, rootfs.Recipe{Arch: e.Guest.Arch}); err == nil {
+				p.Rootfs = img.Path
+			}
+		}
+	}
 	if p.Kernel == "" {
 		p.Kernel, p.Modules = "$KERNEL", "$MODULES"
 		if err == nil {
@@ -116,7 +125,7 @@ func paths(e *spec.Experiment) plan.Paths {
 
 func synthetic(e *spec.Experiment) tree.Synthetic {
 	s := e.Tree.Synthetic
-	return tree.Synthetic{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed}
+	return s.Tree()
 }
 
 func cmdPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,75 @@
+package run
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
+	"github.com/vmfsbench/vmfsbench/results"
+)
+
+// needRootfs makes sure the default guest root filesystem exists, building it (once, into the
+// user cache) when debootstrap is there.
+func needRootfs(t *testing.T) {
+	t.Helper()
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rootfs.Recipe{Arch: "x86_64"}
+	if _, err := rootfs.Find(cache, r); err == nil {
+		return
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil || os.Getuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI=true but the guest rootfs cannot be built (debootstrap: %v, uid %d)", err, os.Getuid())
+		}
+		t.Skipf("!!! SKIPPING THE LIT TEST: no rootfs and no way to build one (needs root and debootstrap) !!!")
+	}
+	t.Logf("building the guest rootfs into %s (once)", cache)
+	if _, err := rootfs.Build(context.Background(), cache, r, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLitInRootfs runs a small generated lit suite with Debian's LLVM 15, chrooted in the
+// guest rootfs as the user 1001, over a squashfs of the tree: every test must pass.
+func TestLitInRootfs(t *testing.T) {
+	needGuest(t)
+	needRootfs(t)
+	res, r := runOne(t, `version: 1
+name: lit-test
+qemu: {cpus: 2, memory: 1GiB, accel: tcg}
+cache: [asis]
+methods: [squashfs: {}]
+tree:
+  synthetic: {files: 600, bytes: 3MiB, seed: 12, lit_tests: 24}
+  exclude: [.git, "build/*", "!build/stage2cross"]
+  owner: {uid: 1001, gid: 1001}
+guest:
+  rootfs: built
+  mountpoint: /home/user/llvm-project
+  user: {uid: 1001, gid: 1001}
+workload:
+  cwd: build/stage2cross/test
+  command: [llvm-lit, -sv, --order=lexical, --time-tests, .]
+  env: {PATH: "/usr/lib/llvm-15/bin:/usr/local/bin:/usr/bin:/bin", HOME: /home/user}
+  timeout: 10m
+`, func(r *Runner) { r.Verify = true })
+	if res.Status != results.StatusOK {
+		t.Fatalf("cell failed: %s", res.Error)
+	}
+	if res.Lit == nil || res.Lit.Passed != 24 || len(res.Lit.Slowest) == 0 {
+		t.Fatalf("lit summary %+v, want 24 passed with per-test times", res.Lit)
+	}
+	if res.Verify == nil || res.Verify.Owners["1001:1001"] == 0 || len(res.Verify.Owners) != 1 {
+		t.Errorf("owners %+v, want all 1001:1001", res.Verify)
+	}
+	info, err := os.Stat(r.Paths.Rootfs)
+	if err != nil || info.Size() == 0 {
+		t.Errorf("rootfs image %s: %v", r.Paths.Rootfs, err)
+	}
+}
