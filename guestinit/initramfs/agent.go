@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 const (
@@ -214,7 +216,7 @@ func goOutput(ctx context.Context, dir string, env []string, args ...string) (st
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	setProcessGroup(cmd)
+	proc.Group(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

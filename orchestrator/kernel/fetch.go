@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 // ErrNoApt is returned (wrapped) by Fetch when the host lacks the Debian tools it drives.
@@ -350,7 +352,7 @@ func (a *aptState) run(ctx context.Context, log io.Writer, dir, name string, arg
 func runCmd(ctx context.Context, log io.Writer, dir, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	setProcessGroup(cmd)
+	proc.Group(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -231,7 +233,7 @@ func scratchDevices(c Config) []Device {
 func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader) error {
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
 	out := &tailWriter{w: log, prefix: argv[0] + ": "}
-	cmd := toolCommand(ctx, argv)
+	cmd := proc.Command(ctx, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, out
 	err := cmd.Run()
 	out.flush()
@@ -239,16 +241,6 @@ func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader)
 		return fmt.Errorf("%s: %w%s", argv[0], err, out.tailNote())
 	}
 	return nil
-}
-
-// toolCommand is the exec.Cmd of a host tool: its own process group, killed with its
-// children when ctx ends or when the thread that started it ends.
-func toolCommand(ctx context.Context, argv []string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
 }
 
 // debugfsQuote quotes a path for a debugfs command file: debugfs splits its lines at blanks,
@@ -269,7 +261,7 @@ func runDebugfs(ctx context.Context, log io.Writer, image, script string, comman
 	argv := []string{"debugfs", "-w", "-f", script, image}
 	fmt.Fprintf(log, "$ %s   (%d commands)\n", qemu.Quote(argv), commands)
 	var stderr bytes.Buffer
-	cmd := toolCommand(ctx, argv)
+	cmd := proc.Command(ctx, argv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr // stdout echoes every command
 	err := cmd.Run()
 	var problems []string
@@ -541,6 +533,6 @@ func makeWhiteouts(dir string, v viewSpec) error {
 func toolOutput(argv ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := toolCommand(ctx, argv).CombinedOutput()
+	out, err := proc.Command(ctx, argv...).CombinedOutput()
 	return string(out), err
 }

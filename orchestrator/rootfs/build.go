@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 // ErrNoDebootstrap is returned (wrapped) by Build when debootstrap is not installed.
@@ -472,7 +474,7 @@ func runCmdTo(ctx context.Context, outLog, errLog io.Writer, dir, name string, a
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	setProcessGroup(cmd)
+	proc.Group(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

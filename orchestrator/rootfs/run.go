@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 // Bind mounts the host directory Source read-write at Target, an absolute path in the root:
@@ -70,7 +72,7 @@ func (img Image) Run(ctx context.Context, c Command) error {
 		return fmt.Errorf("run in rootfs %s: unshare not found: install util-linux", img.Path)
 	}
 	cmd := exec.CommandContext(ctx, unshare, append([]string{"--mount", "--propagation", "private", "/bin/sh", "-ec", script, "vmfsbench-rootfs"}, args...)...)
-	setProcessGroup(cmd)
+	proc.Group(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var errTail bytes.Buffer
 	cmd.Stdout, cmd.Stderr = stdout, io.MultiWriter(stderr, &errTail)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
@@ -173,7 +175,7 @@ func runCommand(ctx context.Context, log io.Writer, argv []string) error {
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
-	setGroup(cmd)
+	proc.Group(cmd)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s: %w (see %s)", argv[0], err, HostFile)
 	}

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package kernel
-
-import "os/exec"
-
-// setProcessGroup is a no-op where process groups are not set up: vmfsbench hosts are Linux.
-func setProcessGroup(cmd *exec.Cmd) {}
