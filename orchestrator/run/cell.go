@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,8 @@ type cellRun struct {
 // RunCell runs one cell to the end and returns its result; it never panics on a cell error.
 func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
-		Repetition: c.Repetition, Phases: map[string]float64{}, Accel: r.Accel, Warnings: c.Warnings, Start: time.Now()}
+		Repetition: c.Repetition, Phases: map[string]float64{}, Accel: r.Accel,
+		Warnings: append(slices.Clip(c.Warnings), r.Survey.Warnings(c.Method)...), Start: time.Now()}
 	m, err := method.Lookup(c.Method)
 	if err != nil {
 		res.Error = err.Error()

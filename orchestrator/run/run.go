@@ -2,7 +2,9 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -43,6 +45,12 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 		}
 		r.Progress.Cell(i+1, len(todo), c.ID)
 		res := r.RunCell(ctx, c)
+		if ctx.Err() != nil && res.Status != results.StatusOK {
+			// Interrupted: the cell did not fail, it was cut short. It gets no result, so
+			// that --resume runs it again.
+			r.Progress.CellDone(time.Duration(res.Wall*float64(time.Second)), fmt.Sprintf("%s INTERRUPTED, no result written: %s", c.ID, res.Error))
+			break
+		}
 		if err := results.WriteCell(r.Paths.Run, plan.FileName(c.ID), res, r.Meta); err != nil {
 			return out, err
 		}
@@ -67,14 +75,21 @@ func DefaultOut(name string, now time.Time) string {
 	return filepath.Join("results", "runs", name, now.Format("20060102-150405"))
 }
 
+// ErrHoldsRun is PrepareOut's error for a directory that already holds a run.
+var ErrHoldsRun = errors.New("already holds a run")
+
 // PrepareOut creates the run directory and copies the spec into it. It refuses a directory
-// that already holds results, so finished results are never overwritten; resume a run with
-// --resume instead.
+// that already holds results (ErrHoldsRun), so finished results are never overwritten;
+// resume a run with --resume instead. Of two runs preparing one directory at once, one
+// gets ErrHoldsRun.
 func PrepareOut(dir, specFile string) error {
-	if _, err := os.Stat(filepath.Join(dir, "cells")); err == nil {
-		return fmt.Errorf("%s already holds a run; choose another -o, or continue it with --resume %s", dir, dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "cells"), 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s %w; choose another -o, or continue it with --resume %s", dir, ErrHoldsRun, dir)
+		}
 		return err
 	}
 	data, err := os.ReadFile(specFile)

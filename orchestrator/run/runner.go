@@ -39,6 +39,8 @@ type Runner struct {
 	Progress    *Progress     // nil for none
 	// Meta is the run's metadata, repeated in every cell's CSV row.
 	Meta *results.Meta
+	// Survey lists the tree's entries that some method cannot carry identically.
+	Survey tree.Report
 	// Verify makes the guest check, after the workload, the tree's owners and writability.
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
@@ -82,6 +84,17 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	}
 	if r.Matcher, err = tree.NewMatcher(e.Tree.Exclude); err != nil {
 		return nil, fmt.Errorf("%s: tree.exclude: %w", e.File, err)
+	}
+	// Before anything is timed: what some method cannot carry is said now, and an entry no
+	// method can carry stops the run.
+	if r.Survey, err = tree.Survey(ctx, r.Paths.Tree, r.Matcher); err != nil {
+		return nil, err
+	}
+	if err := r.Survey.Err(e.Guest.Mountpoint); err != nil {
+		return nil, err
+	}
+	for _, l := range r.Survey.Lines() {
+		r.progressf("tree: %s", l)
 	}
 	if r.Paths.Hidden, err = tree.ExcludedRoots(ctx, r.Paths.Tree, r.Matcher); err != nil {
 		return nil, err

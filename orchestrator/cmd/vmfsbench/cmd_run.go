@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,6 +72,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// A missing host tool, or an --only that selects nothing, is found before anything is
+	// written or run.
+	planned, err := plan.Expand(e, paths(e))
+	if err != nil {
+		return usageError{err}
+	}
+	if *only != "" && !slices.ContainsFunc(planned, func(c plan.Cell) bool { ok, _ := path.Match(*only, c.ID); return ok }) {
+		return usagef("--only %q matches no cell of %s (a * does not match a /; cell IDs look like %s)", *only, specFile, planned[0].ID)
+	}
+	if err := run.CheckTools(planned, *only); err != nil {
+		return usageError{err}
+	}
 	if dir == "" {
 		if dir = *out; dir == "" {
 			dir = run.DefaultOut(e.Name, time.Now())
@@ -80,7 +94,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := run.CheckOut(dir, e); err != nil {
 			return usageError{err}
 		}
-		if err := run.PrepareOut(dir, specFile); err != nil {
+		err := run.PrepareOut(dir, specFile)
+		// Two runs of one spec started within a second share a default directory: the
+		// later one takes the next free suffix.
+		for i, base := 2, dir; *out == "" && errors.Is(err, run.ErrHoldsRun) && i < 100; i++ {
+			dir = fmt.Sprintf("%s-%d", base, i)
+			err = run.PrepareOut(dir, specFile)
+		}
+		if err != nil {
 			return usageError{err}
 		}
 	}
