@@ -44,7 +44,11 @@ func TestPlanGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			e := load(t, f)
-			cells, err := Expand(e, fixedPaths)
+			p := fixedPaths
+			if e.Guest.Rootfs == spec.RootfsBuilt {
+				p.Rootfs = "/cache/vmfsbench/rootfs/x86_64-recipe.ext4" // what the run resolves "built" to
+			}
+			cells, err := Expand(e, p)
 			if err != nil {
 				t.Fatal(err)
 			}
