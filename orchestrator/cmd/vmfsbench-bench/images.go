@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+)
+
+// imageMethods are the methods whose build step is measured, with their spec parameters.
+var imageMethods = []struct{ name, params string }{
+	{"squashfs", "{compression: none}"},
+	{"erofs", "{}"},
+	{"ext4", "{}"},
+}
+
+// benchSpec is the spec of the real run, and of the image builds' cells: the synthetic tree
+// with the seed study's exclusions and owner, every image and stream method, a stat-all
+// workload, the host cache as it is.
+func benchSpec(o options) string {
+	var methods strings.Builder
+	for _, m := range imageMethods {
+		fmt.Fprintf(&methods, "  - %s: %s\n", m.name, m.params)
+	}
+	methods.WriteString("  - serial-tar: {}\n  - ssh-tar: {}\n")
+	return fmt.Sprintf(`version: 1
+name: vmfsbench-bench
+description: vmfsbench-bench's real run (orchestrator overhead, transfers).
+tree:
+  synthetic: {files: %d, bytes: %dMiB, seed: 1}
+  exclude: [%s]
+  owner: {uid: %d, gid: %d}
+guest:
+  arch: x86_64
+  mountpoint: /root/llvm-project
+qemu: {cpus: 2, memory: 2GiB, accel: %s}
+workload: {builtin: stat-all, timeout: 10m}
+cache: [asis]
+repetitions: 1
+methods:
+%s`, o.files, o.mib, quoteList(excludeRules), benchOwner.UID, benchOwner.GID, o.accel, methods.String())
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return strings.Join(q, ", ")
+}
+
+// imageFigures times each image method's build step, run as `vmfsbench run` runs it, against
+// the same tool with the same options on the filtered copy (no exclusions, owners already
+// set): what someone would run by hand after preparing the tree.
+func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
+	file := filepath.Join(b.scratch, "images.yaml")
+	if err := os.WriteFile(file, []byte(benchSpec(b.o)), 0o644); err != nil {
+		return nil, err
+	}
+	e, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	paths := plan.Paths{Run: filepath.Join(b.scratch, "images"), Tree: b.root, Hidden: b.hidden, TreeBytes: b.sum.Bytes}
+	cells, err := plan.Expand(e, paths)
+	if err != nil {
+		return nil, err
+	}
+	var figs []figure
+	for _, im := range imageMethods {
+		var c *plan.Cell
+		for i := range cells {
+			if cells[i].Method == im.name {
+				c = &cells[i]
+			}
+		}
+		if c == nil {
+			return nil, fmt.Errorf("no %s cell in the bench spec", im.name)
+		}
+		f, err := b.imageFigure(ctx, e, *c, paths)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", im.name, err)
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+func (b *bench) imageFigure(ctx context.Context, e *spec.Experiment, c plan.Cell, paths plan.Paths) (figure, error) {
+	m, err := method.Lookup(c.Method)
+	if err != nil {
+		return figure{}, err
+	}
+	cfg := plan.MethodConfig(e, c, paths)
+	var steps []method.Step
+	for _, s := range c.Steps {
+		if s.Kind == method.StepBuildImage {
+			steps = append(steps, s)
+		}
+	}
+	if len(steps) != 1 {
+		return figure{}, fmt.Errorf("%d build steps, want 1", len(steps))
+	}
+	raw, err := rawArgv(c.Method, steps[0].Argv, b.root, b.copy, b.size)
+	if err != nil {
+		return figure{}, err
+	}
+	var log bytes.Buffer
+	ours := func() (sample, error) {
+		if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
+			return sample{}, err
+		}
+		defer os.RemoveAll(cfg.Work)
+		log.Reset()
+		unix.Sync()
+		s, err := timeFunc(func() error {
+			_, err := m.(method.HostRunner).RunHostStep(ctx, steps[0], cfg, method.HostEnv{Log: &log, Matcher: b.m})
+			return err
+		})
+		if err != nil {
+			return s, fmt.Errorf("%w\n%s", err, lastLines(log.String(), 10))
+		}
+		return s, nil
+	}
+	ref := func() (sample, error) {
+		if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
+			return sample{}, err
+		}
+		defer os.RemoveAll(cfg.Work)
+		unix.Sync()
+		var out []byte
+		s, err := timeFunc(func() error {
+			var err error
+			out, err = exec.CommandContext(ctx, raw[0], raw[1:]...).CombinedOutput()
+			return err
+		})
+		if err != nil {
+			return s, fmt.Errorf("%s: %w: %s", strings.Join(raw, " "), err, lastLines(string(out), 5))
+		}
+		return s, nil
+	}
+	o, r, err := b.pair(ctx, b.o.runs, ours, ref, b.root, b.copy)
+	if err != nil {
+		return figure{}, err
+	}
+	mine, theirs := statsOf(o), statsOf(r)
+	ow, rw := mine.best, theirs.best
+	name := c.Method + " image build vs `" + filepath.Base(raw[0]) + "` by hand"
+	if route := ext4Route(log.String()); route != "" {
+		name = fmt.Sprintf("ext4 image build (route %s, e2fsprogs %s) vs `mkfs.ext4 -d` by hand", route, b.machine.tool("e2fsprogs"))
+	}
+	f := figure{name: name, ours: mine.String(), ref: theirs.String(), ratio: ratio(ow / rw), goal: goalAtMost1, met: verdictOf(ow <= rw)}
+	if f.met == missed {
+		f.note = fmt.Sprintf("missed by %s (%.0f %%) in the best of %d runs; CPU time %s against %s. %s",
+			secs(ow-rw), (ow/rw-1)*100, b.o.runs, secs(mine.cpu), secs(theirs.cpu), imageNote(c.Method))
+	}
+	return f, nil
+}
+
+// imageNote says what vmfsbench's build does that the command by hand does not.
+func imageNote(name string) string {
+	switch name {
+	case "squashfs":
+		return "vmfsbench's mksquashfs also matches every path against the exclusion list (-wildcards -ef), on the whole tree."
+	case "erofs":
+		return "vmfsbench's mkfs.erofs also compares every path with its --exclude-path options, on the whole tree."
+	case "ext4":
+		return "vmfsbench also walks the tree to size the image (tree.MeasureTree), sets up a private mount namespace with an " +
+			"id-mapped, read-only bind mount and an overlay of whiteouts over the excluded paths (mkfs.ext4 reads through both), " +
+			"and runs debugfs to set the root directory's attributes and remove lost+found; by hand, the copy was made and " +
+			"chown'ed beforehand, untimed."
+	}
+	return ""
+}
+
+var routeRE = regexp.MustCompile(`ext4: route ([a-z-]+)`)
+
+// ext4Route is the route an ext4 build's log names.
+func ext4Route(log string) string {
+	if m := routeRE.FindStringSubmatch(log); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// tool returns the version of a tool named in the machine's description.
+func (m machine) tool(name string) string {
+	for _, t := range m.tools {
+		if v, ok := strings.CutPrefix(t, name+" "); ok {
+			return v
+		}
+	}
+	return "?"
+}
+
+// rawArgv turns the build step's command into the one run by hand: the filtered copy as the
+// source, without the exclusion options, and for ext4 the size and inode count vmfsbench
+// computes from the tree filled in (the copy has the same sizes).
+func rawArgv(methodName string, argv []string, root, copyDir string, ts method.TreeSize) ([]string, error) {
+	var out []string
+	switch methodName {
+	case "squashfs":
+		for i := 0; i < len(argv); i++ {
+			switch a := argv[i]; {
+			case a == root:
+				out = append(out, copyDir)
+			case a == "-wildcards":
+			case a == "-ef":
+				i++ // and its file
+			default:
+				out = append(out, a)
+			}
+		}
+	case "erofs":
+		for _, a := range argv {
+			switch {
+			case a == root:
+				out = append(out, copyDir)
+			case strings.HasPrefix(a, "--exclude-path="):
+			default:
+				out = append(out, a)
+			}
+		}
+	case "ext4":
+		size := ts.Ext4Size()
+		if last := argv[len(argv)-1]; !strings.HasPrefix(last, "<") {
+			k, err := strconv.ParseInt(strings.TrimSuffix(last, "k"), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("ext4 image size %q: %w", last, err)
+			}
+			size = k << 10
+		}
+		out = append(out, argv...)
+		for i := 1; i < len(out); i++ {
+			switch out[i-1] {
+			case "-N":
+				out[i] = strconv.FormatInt(ts.Ext4Inodes(size), 10)
+			case "-d":
+				out[i] = copyDir
+			}
+		}
+		if last := out[len(out)-1]; strings.HasPrefix(last, "<") {
+			out[len(out)-1] = strconv.FormatInt(size>>10, 10) + "k"
+		}
+	default:
+		return nil, fmt.Errorf("no raw command for method %s", methodName)
+	}
+	for _, a := range out {
+		if strings.HasPrefix(a, "<") || a == root {
+			return nil, fmt.Errorf("raw %s command %q still refers to the tree or a stand-in", methodName, out)
+		}
+	}
+	return out, nil
+}
