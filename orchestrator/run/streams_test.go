@@ -2,14 +2,9 @@ package run
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
@@ -17,36 +12,6 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
 )
-
-// hostTreeState hashes everything under root that a transfer could change: every path
-// (excluded ones too), its type, mode, mtime, owner, size, content and link target.
-func hostTreeState(t *testing.T, root string) string {
-	t.Helper()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	err := tree.Walk(context.Background(), root, nil, func(e tree.Entry) error {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(e.Abs, &st); err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%v\x00%d.%d\x00%d:%d\x00%d\x00%s\x00", e.Rel, e.Mode, st.Mtim.Sec, st.Mtim.Nsec, st.Uid, st.Gid, e.Size, e.Target)
-		if e.Mode.IsRegular() {
-			f, err := os.Open(e.Abs)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // TestStreamMethods boots a guest per stream method that receives the synthetic tree (seed
 // exclusions, owner 1001:1001) as tar and reads it back: the guest's digest must be the
@@ -68,7 +33,7 @@ func TestStreamMethods(t *testing.T) {
 		{"ssh-tar aes128-gcm", "ssh-tar: {cipher: aes128-gcm@openssh.com}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := hostTreeState(t, root)
+			before := treeState(t, root)
 			res, r := runOne(t, `version: 1
 name: guest-test
 qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
@@ -106,7 +71,7 @@ workload: {builtin: read-all, timeout: 5m}
 				t.Errorf("host.log does not report the transfer:\n%s", host)
 			}
 			t.Logf("phases %v; %s", res.Phases, lastLine(string(host), "tar bytes"))
-			if after := hostTreeState(t, root); after != before {
+			if after := treeState(t, root); after != before {
 				t.Error("the host tree changed")
 			}
 		})

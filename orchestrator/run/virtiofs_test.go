@@ -52,8 +52,8 @@ workload: {builtin: read-all, timeout: ` + timeout + `}
 `
 }
 
-// treeState hashes every entry's path, type, mode, size, modification time, content and
-// link target: what a guest write reaching the host would change.
+// treeState hashes every entry's path, type, mode, owner, size, modification time, content
+// and link target: what a guest write reaching the host would change.
 func treeState(t *testing.T, root string) string {
 	t.Helper()
 	h := sha256.New()
@@ -67,7 +67,11 @@ func treeState(t *testing.T, root string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		fmt.Fprintf(h, "%q %v %d %d\n", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		var uid, gid uint32
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = st.Uid, st.Gid
+		}
+		fmt.Fprintf(h, "%q %v %d:%d %d %d\n", rel, fi.Mode(), uid, gid, fi.Size(), fi.ModTime().UnixNano())
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
