@@ -222,3 +222,54 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 		})
 	}
 }
+
+// runOnMappedTree runs one cell of method over the 600-file synthetic tree with the seed's
+// exclusions and owner 1001:1001, with verification on, and checks what every method must
+// do: the cell ok, the guest's digest equal to the host's, every entry owned by 1001:1001, a
+// writable tree, and the host tree unchanged. It returns the cell and its host.log.
+func runOnMappedTree(t *testing.T, method string) (*results.Cell, string) {
+	t.Helper()
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := tree.EnsureSynthetic(context.Background(), cache, tree.Synthetic{Files: 600, Bytes: 3 << 20, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, root)
+	res, r := runOne(t, `version: 1
+name: guest-test
+qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+cache: [asis]
+methods: [`+method+`]
+tree:
+  synthetic: {files: 600, bytes: 3MiB, seed: 11}
+  exclude: [.git, "build/*", "!build/stage2cross"]
+  owner: {uid: 1001, gid: 1001}
+workload: {builtin: read-all, timeout: 5m}
+`, func(r *Runner) { r.Verify = true })
+	if r.Paths.Tree != root {
+		t.Fatalf("the runner used tree %s, not %s", r.Paths.Tree, root)
+	}
+	logs := filepath.Join(r.Paths.Run, "logs", plan.FileName(res.ID))
+	host, _ := os.ReadFile(filepath.Join(logs, HostFile))
+	if res.Status != results.StatusOK {
+		events, _ := os.ReadFile(filepath.Join(logs, EventsFile))
+		console, _ := os.ReadFile(filepath.Join(logs, plan.ConsoleFile))
+		t.Fatalf("cell failed: %s\nhost.log:\n%s\nevents:\n%s\nconsole:\n%s", res.Error, host, events, console)
+	}
+	if res.DigestOK == nil || !*res.DigestOK || r.Want == nil || res.Digest != r.Want.Digest {
+		t.Errorf("digest ok %v: guest %s, host %+v", res.DigestOK, res.Digest, r.Want)
+	}
+	if r.Want != nil && (res.Guest.Files != r.Want.Files || res.Guest.Bytes != r.Want.Bytes || r.Want.Files >= 600) {
+		t.Errorf("guest read %d files/%d bytes, host %d/%d (of 600 before exclusions)", res.Guest.Files, res.Guest.Bytes, r.Want.Files, r.Want.Bytes)
+	}
+	if v := res.Verify; v == nil || len(v.Owners) != 1 || v.Owners["1001:1001"] == 0 || v.WriteError != "" {
+		t.Errorf("guest check: %+v; want every entry owned by 1001:1001 and a writable tree", v)
+	}
+	if after := treeState(t, root); after != before {
+		t.Error("the host tree changed")
+	}
+	return res, string(host)
+}
