@@ -41,9 +41,9 @@ const listsMaxAge = 24 * time.Hour
 // foreign arch needs no `dpkg --add-architecture` and a non-root user needs no sudo.
 func Fetch(ctx context.Context, cacheDir, arch string, log io.Writer) (Kernel, error) {
 	start := time.Now()
-	darch, ok := debArch[arch]
-	if !ok {
-		return Kernel{}, fmt.Errorf("fetch kernel: %w: %q (Debian 12 has x86_64 and aarch64 kernels; give guest.kernel and guest.modules instead)", ErrUnsupportedArch, arch)
+	darch, err := debianArch(arch)
+	if err != nil {
+		return Kernel{}, fmt.Errorf("fetch kernel: %w", err)
 	}
 	if err := checkTools(); err != nil {
 		return Kernel{}, err

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 )
 
 // Kernel is a guest kernel image and its module tree.
@@ -41,6 +43,16 @@ var ErrNoKernel = errors.New("no cached kernel")
 // ErrUnsupportedArch is returned (wrapped) by Fetch for an arch Debian 12 has no kernel for.
 var ErrUnsupportedArch = errors.New("no Debian 12 kernel for this arch")
 
+// debianArch returns Debian's name of the arch named name, or an error wrapping
+// ErrUnsupportedArch when Debian 12 has no kernel for it.
+func debianArch(name string) (string, error) {
+	a, err := arch.Lookup(name)
+	if err != nil || !a.Debian12 {
+		return "", fmt.Errorf("%w: %q (Debian 12 has %s kernels; give guest.kernel and guest.modules instead)", ErrUnsupportedArch, name, strings.Join(arch.Debian12Names(), " and "))
+	}
+	return a.Debian, nil
+}
+
 // CacheDir returns vmfsbench's cache directory: $XDG_CACHE_HOME/vmfsbench when
 // XDG_CACHE_HOME is set to an absolute path, else $HOME/.cache/vmfsbench. It does not create it.
 func CacheDir() (string, error) {
@@ -52,12 +64,6 @@ func CacheDir() (string, error) {
 		return "", errors.New("cache dir: neither XDG_CACHE_HOME nor HOME is set to an absolute path")
 	}
 	return filepath.Join(home, ".cache", "vmfsbench"), nil
-}
-
-// debArch maps a guest arch to Debian's architecture name.
-var debArch = map[string]string{
-	"x86_64":  "amd64",
-	"aarch64": "arm64",
 }
 
 func archDir(cacheDir, arch string) string { return filepath.Join(cacheDir, "kernels", arch) }

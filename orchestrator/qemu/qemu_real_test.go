@@ -358,7 +358,7 @@ func TestRealBoot(t *testing.T) {
 // a newc cpio archive.
 func buildInitrd(t *testing.T, dir string, arch Arch) string {
 	t.Helper()
-	goarch := map[Arch]string{X86_64: "amd64", AArch64: "arm64", RISCV64: "riscv64"}[arch]
+	goarch := arch.info().GOARCH
 	bin := filepath.Join(dir, "init")
 	cmd := exec.Command("go", "build", "-o", bin, "./testdata/bootinit")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
@@ -76,7 +77,8 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	}
 
 	dir := filepath.Join(cacheDir, "rootfs")
-	debs := filepath.Join(dir, "debs", debArch[r.Arch])
+	a, _ := debianArch(r.Arch) // r is valid
+	debs := filepath.Join(dir, "debs", a.Debian)
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return Image{}, fmt.Errorf("build rootfs: %w", err)
 	}
@@ -99,7 +101,7 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	}()
 	root := filepath.Join(tmp, "root")
 
-	args := []string{"--arch=" + debArch[r.Arch], "--variant=minbase", "--include=" + strings.Join(r.Packages, ","), "--cache-dir=" + debs}
+	args := []string{"--arch=" + a.Debian, "--variant=minbase", "--include=" + strings.Join(r.Packages, ","), "--cache-dir=" + debs}
 	if _, err := os.Stat(keyring); err == nil {
 		args = append(args, "--keyring="+keyring)
 	}
@@ -191,7 +193,7 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 }
 
 // checkHost reports what the host lacks to build an arch root.
-func checkHost(arch string) error {
+func checkHost(name string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("build rootfs: %w: debootstrap chroots into it and makes device files; run `sudo vmfsbench rootfs build` (set XDG_CACHE_HOME to put the image in your own cache)", ErrNotRoot)
 	}
@@ -208,12 +210,11 @@ func checkHost(arch string) error {
 			return fmt.Errorf("build rootfs: %s not found: %w", t, err)
 		}
 	}
-	host := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
-	if arch != host {
+	if guest, _ := arch.Lookup(name); guest.GOARCH != runtime.GOARCH {
 		// debootstrap runs the root's maintainer scripts, which needs binfmt_misc's handler.
-		name := map[string]string{"x86_64": "qemu-x86_64", "aarch64": "qemu-aarch64"}[arch]
-		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/" + name); err != nil {
-			return fmt.Errorf("build rootfs: an %s root on an %s host runs its package scripts under emulation, and binfmt_misc has no %s handler: install qemu-user-static and binfmt-support", arch, runtime.GOARCH, name)
+		handler := guest.UserEmulator
+		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/" + handler); err != nil {
+			return fmt.Errorf("build rootfs: an %s root on an %s host runs its package scripts under emulation, and binfmt_misc has no %s handler: install qemu-user-static and binfmt-support", guest.Name, runtime.GOARCH, handler)
 		}
 	}
 	return nil

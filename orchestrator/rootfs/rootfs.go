@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 )
 
 // recipeVersion is part of every recipe hash: bump it whenever Build changes what it puts in
@@ -31,7 +33,7 @@ const recipeVersion = 1
 
 // Defaults of a Recipe's empty fields.
 const (
-	DefaultArch  = "x86_64"
+	DefaultArch  = arch.Default
 	DefaultSuite = "bookworm"
 )
 
@@ -53,10 +55,11 @@ const (
 // ErrNotBuilt is returned (wrapped) by Find when no image of the recipe is in the cache.
 var ErrNotBuilt = errors.New("no root filesystem image built for this recipe")
 
-// debArch maps a guest arch to Debian's architecture name.
-var debArch = map[string]string{
-	"x86_64":  "amd64",
-	"aarch64": "arm64",
+// debianArch returns the table row of the guest arch named name when Debian 12 is released
+// for it, so that debootstrap can make its root.
+func debianArch(name string) (arch.Arch, bool) {
+	a, err := arch.Lookup(name)
+	return a, err == nil && a.Debian12
 }
 
 // Recipe says what goes into an image.
@@ -99,8 +102,8 @@ func (r Recipe) Normalize() Recipe {
 // Validate reports a recipe Build cannot make.
 func (r Recipe) Validate() error {
 	r = r.Normalize()
-	if _, ok := debArch[r.Arch]; !ok {
-		return fmt.Errorf("rootfs recipe: arch must be x86_64 or aarch64, not %q", r.Arch)
+	if _, ok := debianArch(r.Arch); !ok {
+		return fmt.Errorf("rootfs recipe: arch must be %s, not %q", strings.Join(arch.Debian12Names(), " or "), r.Arch)
 	}
 	for _, s := range append([]string{r.Suite}, r.Packages...) {
 		if strings.ContainsAny(s, " ,/\t\n'\"\\$`") || strings.HasPrefix(s, "-") {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
@@ -54,8 +55,11 @@ type Options struct {
 	Digest   bool      // compute the host digest of the tree to check read-all against
 }
 
-// goarch maps a guest arch to the GOARCH of its agent.
-var goarch = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "riscv64": "riscv64"}
+// goarch returns the GOARCH of the agent for the guest arch named name.
+func goarch(name string) string {
+	a, _ := arch.Lookup(name) // the spec's arch is one of the table's
+	return a.GOARCH
+}
 
 // New resolves everything the cells share: the tree (generating a synthetic one), the kernel,
 // the agent binary, the accelerator and, when asked, the host digest of the tree.
@@ -124,7 +128,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		return nil, err
 	}
 	r.progressf("building the guest agent for %s", e.Guest.Arch)
-	if r.Agent, err = initramfs.BuildAgent(ctx, cache, goarch[e.Guest.Arch]); err != nil {
+	if r.Agent, err = initramfs.BuildAgent(ctx, cache, goarch(e.Guest.Arch)); err != nil {
 		return nil, err
 	}
 	if o.Digest {

@@ -1,10 +1,14 @@
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+)
 
 // Defaults of every optional field, in one place. The JSON Schema repeats them as `default`.
 const (
-	DefaultArch        = "x86_64"
+	DefaultArch        = arch.Default
 	DefaultMountpoint  = "/root/tree"
 	DefaultCPUs        = 2
 	DefaultMemory      = 2 << 30
