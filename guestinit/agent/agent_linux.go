@@ -412,7 +412,7 @@ func (a *agent) send(ev protocol.Event) {
 // describeEvent is the console line for an event.
 func describeEvent(ev protocol.Event) string {
 	var b strings.Builder
-	b.WriteString(ev.Kind)
+	b.WriteString(string(ev.Kind))
 	if ev.Step != "" {
 		b.WriteString(" " + ev.Step)
 	}

@@ -71,7 +71,7 @@ func decodeAll(t *testing.T, r io.Reader) []protocol.Event {
 func kinds(evs []protocol.Event) []string {
 	var ks []string
 	for _, e := range evs {
-		k := e.Kind
+		k := string(e.Kind)
 		if e.Step != "" {
 			k += ":" + e.Step
 		}

@@ -12,36 +12,39 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
+// EventKind says what an Event reports; it is the "kind" field of an event line.
+type EventKind string
+
 // Event kinds, in the order a successful job sends them.
 const (
 	// EventReady: the agent has started, before it loads modules.
-	EventReady = "ready"
+	EventReady EventKind = "ready"
 	// EventModules: the modules are loaded. Result.Seconds is the total time, Msg a
 	// summary and Data one "name<TAB>seconds<TAB>status" line per module.
-	EventModules = "modules"
+	EventModules EventKind = "modules"
 	// EventStepStart and EventStepEnd bracket every step and the workload; Step names it
 	// (Step.Label, or "workload"). A step-end carries Result (at least Seconds; the files
 	// received for receive-tar; the workload's result for the workload) and, if the step
 	// failed, Error.
-	EventStepStart = "step-start"
-	EventStepEnd   = "step-end"
+	EventStepStart EventKind = "step-start"
+	EventStepEnd   EventKind = "step-end"
 	// EventOutput is a chunk of the exec workload's Stream ("stdout" or "stderr") in Data,
 	// sent as the command writes it. Chunks never split a UTF-8 character; bytes that are
 	// not UTF-8 arrive as U+FFFD (JSON strings are UTF-8).
-	EventOutput = "output"
+	EventOutput EventKind = "output"
 	// EventResult carries the workload's Result. It is sent whenever the workload produced
 	// one, also when an error follows (exec's non-zero exit status or timeout).
-	EventResult = "result"
+	EventResult EventKind = "result"
 	// EventError reports a failure in Error. No "done" follows it.
-	EventError = "error"
+	EventError EventKind = "error"
 	// EventLog is a human-readable Msg.
-	EventLog = "log"
+	EventLog EventKind = "log"
 	// EventDone is the last event of a job that succeeded. It is required: a channel that
 	// ends without it means the job failed (the agent crashed, hung or the guest died),
 	// never that it partly succeeded.
-	EventDone = "done"
+	EventDone EventKind = "done"
 	// EventVerify carries the post-workload check (Job.Verify), sent before "done".
-	EventVerify = "verify"
+	EventVerify EventKind = "verify"
 )
 
 // Output streams of EventOutput.
@@ -54,8 +57,8 @@ const (
 type Event struct {
 	// T is the guest's CLOCK_MONOTONIC in seconds when the event happened (not when it was
 	// sent: events before the control port opens are held back and sent late).
-	T    float64 `json:"t"`
-	Kind string  `json:"kind"`
+	T    float64   `json:"t"`
+	Kind EventKind `json:"kind"`
 	// Step is the label of the step (Step.Label) or "workload".
 	Step   string  `json:"step,omitempty"`
 	Msg    string  `json:"msg,omitempty"`
@@ -79,7 +82,7 @@ type Result struct {
 	Seconds float64 `json:"seconds"`
 }
 
-var knownKinds = map[string]bool{
+var knownKinds = map[EventKind]bool{
 	EventReady: true, EventModules: true, EventVerify: true, EventStepStart: true, EventStepEnd: true,
 	EventOutput: true, EventResult: true, EventError: true, EventLog: true, EventDone: true,
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -75,7 +76,7 @@ func BenchmarkBootToReady(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if ev.Kind == "done" {
+				if ev.Kind == protocol.EventDone {
 					ready += ev.at.Sub(g.start)
 					break
 				}

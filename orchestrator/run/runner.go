@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
@@ -253,10 +254,10 @@ func (r *Runner) probeKVM(ctx context.Context, accel string) error {
 		if err != nil {
 			return err
 		}
-		if ev.Kind == "done" {
+		if ev.Kind == protocol.EventDone {
 			return nil
 		}
-		if ev.Kind == "error" {
+		if ev.Kind == protocol.EventError {
 			return errors.New(ev.Error)
 		}
 	}
