@@ -10,12 +10,23 @@ TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-syst
             busybox:busybox-static modprobe:kmod git:git dpkg-deb:dpkg xz:xz-utils zstd:zstd \
             debootstrap:debootstrap
 
-.PHONY: all build deps tools kernel test test-faults test-short vet demo bench clean
+.PHONY: all build agents deps tools kernel test test-faults test-short vet demo bench clean
 
 all: build
 
-build:
-	$(GO) build -trimpath -o $(BIN) ./orchestrator/cmd/vmfsbench
+# build cross-builds the guest agent (a static Linux /init) for every guest architecture into
+# $(AGENTS), then builds vmfsbench with them embedded: the binary runs from anywhere, without
+# the checkout or Go. The agents' flags are agentBuildFlags of guestinit/initramfs/agent.go.
+AGENTS      := guestinit/initramfs/agents
+AGENT_ARCHS := amd64 arm64 riscv64
+
+build: agents
+	$(GO) build -trimpath -tags embedagents -o $(BIN) ./orchestrator/cmd/vmfsbench
+
+agents:
+	@for a in $(AGENT_ARCHS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a GOWORK=off $(GO) build -trimpath -ldflags='-s -w -buildid=' \
+	    -o $(AGENTS)/agent-$$a ./guestinit/agent || exit 1; done
 
 # tools installs missing host tools with apt-get (through sudo when not root); elsewhere it
 # names the packages to install and stops.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,22 +36,104 @@ var agentSources = []string{"guestinit", "orchestrator/tree"}
 // agentBuildFlags are part of the cache key: a change here must rebuild.
 var agentBuildFlags = []string{"-trimpath", "-ldflags=-s -w -buildid="}
 
-// ErrNoSource is returned (wrapped) by BuildAgent when vmfsbench's source cannot be found.
+// ErrNoSource is returned (wrapped) by BuildAgent when the binary carries no agent for the
+// GOARCH and vmfsbench's source cannot be found to build one.
 var ErrNoSource = errors.New("cannot find the vmfsbench source to build the guest agent")
 
-// BuildAgent builds the guest agent (github.com/vmfsbench/vmfsbench/guestinit/agent) as a
-// static Linux binary for goarch (amd64, arm64, riscv64) and returns its path,
+// embeddedAgents holds the agents `make build` cross-builds into agents/ and embeds, one file
+// agent-<goarch> per guest architecture (see embed.go); nil in a binary built without them,
+// as by `go test` or a plain `go build`.
+var embeddedAgents fs.FS
+
+// agentMachines is the ELF machine of each GOARCH an agent is built for.
+var agentMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "riscv64": elf.EM_RISCV}
+
+// BuildAgent returns the path of the guest agent (github.com/vmfsbench/vmfsbench/guestinit/agent),
+// a static Linux binary for goarch (amd64, arm64, riscv64).
+//
+// A vmfsbench built with `make build` carries the agents: the one for goarch is written once
+// into cacheDir/agent/<goarch>-embedded-<hash>/init, the hash being its sha256, and that path
+// is returned. Otherwise the agent is built from source with the Go toolchain into
 // cacheDir/agent/<goarch>-<hash>/init. The hash covers the Go version, the build flags,
 // go.mod, go.sum and the Go files of guestinit/ and orchestrator/tree, so an edit rebuilds and
 // anything else reuses the cached binary. The source is found next to this package's source
 // file when the binary was built from a checkout without -trimpath, else through `go env GOMOD`
 // in the working directory, else in the module cache for the version the binary was built at.
 func BuildAgent(ctx context.Context, cacheDir, goarch string) (string, error) {
+	if p, ok, err := embeddedAgent(embeddedAgents, cacheDir, goarch); ok || err != nil {
+		return p, err
+	}
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return "", err
 	}
 	return buildAgent(ctx, cacheDir, goarch, root, agentPackage, agentSources)
+}
+
+// embeddedAgent writes agents' agent-<goarch> into cacheDir/agent/<goarch>-embedded-<hash>/init
+// unless it is there already, and returns that path; ok is false when agents has no agent for
+// goarch.
+func embeddedAgent(agents fs.FS, cacheDir, goarch string) (p string, ok bool, err error) {
+	if agents == nil || goarch == "" {
+		return "", false, nil
+	}
+	b, err := fs.ReadFile(agents, "agent-"+goarch)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", true, fmt.Errorf("embedded agent for %s: %w", goarch, err)
+	}
+	sum := sha256.Sum256(b)
+	dir := filepath.Join(cacheDir, "agent", goarch+"-embedded-"+hex.EncodeToString(sum[:])[:16])
+	out := filepath.Join(dir, "init")
+	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(b)) {
+		return out, true, nil
+	} else if err == nil {
+		os.RemoveAll(dir) // not what an atomic write leaves: write it again
+	}
+	tmp, err := agentTemp(dir)
+	if err != nil {
+		return "", true, fmt.Errorf("embedded agent: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(tmp, "init"), b, 0o755); err != nil {
+		return "", true, fmt.Errorf("embedded agent: %w", err)
+	}
+	m, err := staticELF(filepath.Join(tmp, "init"))
+	if err != nil {
+		return "", true, fmt.Errorf("embedded agent for %s: %w", goarch, err)
+	}
+	if want, known := agentMachines[goarch]; known && m != want {
+		return "", true, fmt.Errorf("embedded agent for %s is built for %v, not %v", goarch, m, want)
+	}
+	if err := publish(tmp, dir, out); err != nil {
+		return "", true, fmt.Errorf("embedded agent: %w", err)
+	}
+	return out, true, nil
+}
+
+// agentTemp makes a temporary directory next to dir, to be renamed to dir by publish.
+func agentTemp(dir string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(filepath.Dir(dir), ".build-")
+}
+
+// publish renames the directory tmp, which holds out's file, to dir.
+func publish(tmp, dir, out string) error {
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// A concurrent vmfsbench got there first; its binary is the same.
+		if fi, serr := os.Stat(out); serr == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
 // moduleRoot finds the directory holding vmfsbench's go.mod.
@@ -95,7 +178,8 @@ func moduleRoot(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("%w (looked %s): run vmfsbench from its checkout", ErrNoSource, strings.Join(tried, ", "))
+	return "", fmt.Errorf("%w (looked %s): build vmfsbench with `make build`, which embeds the guest agents, or run it from its checkout with Go installed",
+		ErrNoSource, strings.Join(tried, ", "))
 }
 
 // isModuleRoot reports whether dir/go.mod declares vmfsbench's module.
@@ -121,7 +205,7 @@ func buildAgent(ctx context.Context, cacheDir, goarch, root, pkg string, srcDirs
 		return "", errors.New("build agent: no GOARCH")
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return "", fmt.Errorf("build agent: the Go toolchain is needed: %w", err)
+		return "", fmt.Errorf("build agent: the Go toolchain is needed (or a vmfsbench built with `make build`, which embeds the guest agents): %w", err)
 	}
 	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch, "GOWORK=off"}
 	goVersion, err := goOutput(ctx, root, env, "env", "GOVERSION")
@@ -137,10 +221,7 @@ func buildAgent(ctx context.Context, cacheDir, goarch, root, pkg string, srcDirs
 	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() {
 		return out, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", fmt.Errorf("build agent: %w", err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
+	tmp, err := agentTemp(dir)
 	if err != nil {
 		return "", fmt.Errorf("build agent: %w", err)
 	}
@@ -153,14 +234,7 @@ func buildAgent(ctx context.Context, cacheDir, goarch, root, pkg string, srcDirs
 	if _, err := staticELF(filepath.Join(tmp, "init")); err != nil {
 		return "", fmt.Errorf("build agent: %w", err)
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("build agent: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// A concurrent build of the same source got there first; its binary is the same.
-		if fi, serr := os.Stat(out); serr == nil && fi.Mode().IsRegular() {
-			return out, nil
-		}
+	if err := publish(tmp, dir, out); err != nil {
 		return "", fmt.Errorf("build agent: %w", err)
 	}
 	return out, nil

@@ -3,13 +3,16 @@ package initramfs
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -209,5 +212,79 @@ func TestBuildAgentErrors(t *testing.T) {
 	_, err = buildAgent(context.Background(), t.TempDir(), "pdp11", root, testAgentPkg, testAgentSources)
 	if err == nil || !strings.Contains(err.Error(), "pdp11") {
 		t.Errorf("building for a bogus GOARCH: error = %v", err)
+	}
+}
+
+// TestBuildAgentEmbedded: with an agent embedded for the GOARCH (as `make build` does), BuildAgent
+// writes it once into the cache under its sha256 and returns it, without the source or Go;
+// without one for the GOARCH it builds from source; a mislabelled one is refused.
+func TestBuildAgentEmbedded(t *testing.T) {
+	amd64, err := os.ReadFile(testAgent(t, "amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := embeddedAgents
+	t.Cleanup(func() { embeddedAgents = old })
+	embeddedAgents = fstest.MapFS{
+		"agent-amd64": {Data: amd64, Mode: 0o755},
+		"agent-arm64": {Data: amd64, Mode: 0o755}, // an amd64 binary under arm64's name
+	}
+	cache := t.TempDir()
+	t.Setenv("PATH", t.TempDir()) // no go: the source build would fail
+	p, err := BuildAgent(context.Background(), cache, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(amd64)
+	if want := filepath.Join(cache, "agent", "amd64-embedded-"+hex.EncodeToString(sum[:])[:16], "init"); p != want {
+		t.Errorf("embedded agent at %s, want %s", p, want)
+	}
+	fi1, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi1.Mode().Perm()&0o111 == 0 {
+		t.Errorf("agent mode %v is not executable", fi1.Mode())
+	}
+	if b, _ := os.ReadFile(p); !bytes.Equal(b, amd64) {
+		t.Error("the cached agent differs from the embedded one")
+	}
+	if p2, err := BuildAgent(context.Background(), cache, "amd64"); err != nil || p2 != p {
+		t.Errorf("second call: %s, %v; want %s", p2, err, p)
+	}
+	if fi, _ := os.Stat(p); !os.SameFile(fi, fi1) || !fi.ModTime().Equal(fi1.ModTime()) {
+		t.Error("the second call wrote the agent again")
+	}
+	if _, err := BuildAgent(context.Background(), cache, "arm64"); err == nil || !strings.Contains(err.Error(), "not "+elf.EM_AARCH64.String()) {
+		t.Errorf("an amd64 binary embedded for arm64: error = %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(cache, "agent"))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left a temporary %s behind", e.Name())
+		}
+	}
+	// No agent embedded for riscv64 and no go on PATH: the fallback's error names `make build`.
+	if _, err := BuildAgent(context.Background(), cache, "riscv64"); err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Errorf("riscv64 without an embedded agent or Go: error = %v", err)
+	}
+}
+
+// TestMakefileAgentFlags: `make agents` builds the embedded agents with agentBuildFlags, so an
+// embedded agent is the binary the source build would give.
+func TestMakefileAgentFlags(t *testing.T) {
+	b, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range agentBuildFlags {
+		if v, ok := strings.CutPrefix(f, "-ldflags="); ok {
+			f = "-ldflags='" + v + "'"
+		}
+		want = append(want, f)
+	}
+	if !strings.Contains(string(b), strings.Join(want, " ")) {
+		t.Errorf("the Makefile's agents target does not build with %s (agentBuildFlags)", strings.Join(want, " "))
 	}
 }
