@@ -75,13 +75,13 @@ func DefaultOut(name string, now time.Time) string {
 	return filepath.Join("results", "runs", name, now.Format("20060102-150405"))
 }
 
-// ErrHoldsRun is PrepareOut's error for a directory that already holds a run.
-var ErrHoldsRun = errors.New("already holds a run")
-
 // PrepareOut creates the run directory and copies the spec into it. It refuses a directory
 // that already holds results (ErrHoldsRun), so finished results are never overwritten;
 // resume a run with --resume instead. Of two runs preparing one directory at once, one
 // gets ErrHoldsRun.
+//
+// Deprecated: OpenOut also locks the directory, takes one left by an early exit and refuses
+// one that is not a run directory.
 func PrepareOut(dir, specFile string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
