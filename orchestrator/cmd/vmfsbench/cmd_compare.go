@@ -20,7 +20,7 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) != 2 {
-		return usagef("usage: vmfsbench compare RUN REFERENCE.csv|RUN [--json]")
+		return badArgs(fs)
 	}
 	a, err := loadRun(pos[0])
 	if err != nil {

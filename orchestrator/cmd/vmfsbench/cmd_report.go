@@ -12,13 +12,13 @@ import (
 // cmdReport regenerates a run directory's summary, report and chart from its cells.
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", stderr)
-	ref := fs.String("reference", "", "reference CSV to compare with (default: the spec's, recorded in run.json)")
+	ref := fs.String("reference", "", "reference `CSV` to compare with (default: the spec's, recorded in run.json)")
 	dirs, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(dirs) != 1 {
-		return usagef("usage: vmfsbench report DIR [--reference CSV]")
+		return badArgs(fs)
 	}
 	dir := dirs[0]
 	// Refuse a directory without cells before writing anything into it.

@@ -18,16 +18,16 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
-const runUsage = "usage: vmfsbench run SPEC [-o DIR] [--only GLOB] [--fail-fast] [--verify]\n       vmfsbench run [SPEC] --resume DIR"
+// runUsage is the synopsis of cmdUsage for run (main_test.go checks); --help adds the flags.
+const runUsage = "usage: vmfsbench run SPEC [flags]\n       vmfsbench run --resume DIR [SPEC] [flags]"
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	out := fs.String("o", "", "run directory (default results/runs/<spec name>/<start time>)")
-	resume := fs.String("resume", "", "continue the run in DIR: run only the cells without a result")
-	only := fs.String("only", "", "run only the cells whose ID matches this glob")
-	failFast := fs.Bool("fail-fast", false, "stop at the first failed cell")
+	out := fs.String("o", "", "write the run into `DIR` (default results/runs/<spec name>/<start time>)")
+	resume := fs.String("resume", "", "continue the run in `DIR`: run only the cells without a result")
+	only := fs.String("only", "", "run only the cells whose ID matches `GLOB` (a * does not match a /)")
+	failFast := failureFlags(fs)
 	verify := fs.Bool("verify", false, "after each workload, have the guest check owners and writability")
-	fs.Bool("keep-going", true, "run the remaining cells after a failure (the default)")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err

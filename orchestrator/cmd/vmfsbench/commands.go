@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
@@ -22,26 +23,94 @@ import (
 // errReported means the command already printed its errors: exit 2, print nothing more.
 var errReported = errors.New("errors reported")
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// newFlags makes a command's flag set. It prints nothing: vmfsbench prints the command's
+// usage, generated from the flag set, for --help (to stdout) and for a bad flag or argument
+// (to stderr).
+func newFlags(name string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("vmfsbench "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
+
+// helpRequested is parseArgs' answer to -h or --help: vmfsbench prints the usage, exit 0.
+type helpRequested struct{ fs *flag.FlagSet }
+
+func (helpRequested) Error() string { return "help requested" }
+
+// badArgsError is a bad flag or a wrong number of arguments: vmfsbench prints err, if any,
+// and the command's usage; exit 2.
+type badArgsError struct {
+	fs  *flag.FlagSet
+	err error
+}
+
+func (b badArgsError) Error() string {
+	if b.err == nil {
+		return "bad arguments"
+	}
+	return b.err.Error()
+}
+
+// badArgs reports wrong positional arguments of the command whose flag set is fs.
+func badArgs(fs *flag.FlagSet) error { return badArgsError{fs: fs} }
+
+// exclusive are the pairs of flags that cannot be given together.
+var exclusive = [][2]string{{"keep-going", "fail-fast"}}
 
 // parseArgs parses flags that may come before or after the positional arguments.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError{err}
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, helpRequested{fs}
+		} else if err != nil {
+			return nil, badArgsError{fs, err}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			break
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, p := range exclusive {
+		if set[p[0]] && set[p[1]] {
+			return nil, badArgsError{fs, fmt.Errorf("--%s and --%s exclude each other", p[0], p[1])}
+		}
+	}
+	return pos, nil
+}
+
+// failureFlags defines --fail-fast and its opposite --keep-going, the default, and returns
+// whether to stop at the first failed cell.
+func failureFlags(fs *flag.FlagSet) *bool {
+	failFast := fs.Bool("fail-fast", false, "stop at the first failed cell; excludes --keep-going")
+	fs.Var(notFlag{failFast}, "keep-going", "run the remaining cells after a failed cell; excludes --fail-fast")
+	return failFast
+}
+
+// notFlag is a boolean flag that sets the negation of b.
+type notFlag struct{ b *bool }
+
+func (n notFlag) IsBoolFlag() bool { return true }
+
+func (n notFlag) String() string {
+	if n.b == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*n.b)
+}
+
+func (n notFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*n.b = !v
+	return nil
 }
 
 // loadSpec loads a spec and expands its cells; on bad input it prints every error, one per
@@ -72,7 +141,7 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("usage: vmfsbench validate SPEC...")
+		return badArgs(fs)
 	}
 	bad := false
 	for _, f := range files {
@@ -136,7 +205,7 @@ func cmdPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(files) != 1 {
-		return usagef("usage: vmfsbench plan SPEC [--json]")
+		return badArgs(fs)
 	}
 	e, err := loadSpec(files[0], stderr)
 	if err != nil {
@@ -166,7 +235,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(files) != 1 {
-		return usagef("usage: vmfsbench digest SPEC")
+		return badArgs(fs)
 	}
 	e, err := loadSpec(files[0], stderr)
 	if err != nil {
@@ -199,15 +268,16 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdKernel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "fetch" {
-		return usagef("usage: vmfsbench kernel fetch [--arch x86_64|aarch64]")
-	}
 	fs := newFlags("kernel fetch", stderr)
-	arch := fs.String("arch", "x86_64", "guest architecture: x86_64 or aarch64")
-	if rest, err := parseArgs(fs, args[1:]); err != nil {
+	arch := fs.String("arch", "x86_64", "the guest's `ARCH`: x86_64 or aarch64")
+	args, err := subcommand(fs, "fetch", args)
+	if err != nil {
+		return err
+	}
+	if rest, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
-		return usagef("usage: vmfsbench kernel fetch [--arch x86_64|aarch64]")
+		return badArgs(fs)
 	}
 	cache, err := kernel.CacheDir()
 	if err != nil {
@@ -219,4 +289,15 @@ func cmdKernel(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "kernel   %s (%s, %s)\nvmlinuz  %s\nmodules  %s\n", k.Version, k.Arch, k.Package, k.Vmlinuz, k.ModulesDir)
 	return nil
+}
+
+// subcommand strips the subcommand word sub from args; without it, --help is still answered.
+func subcommand(fs *flag.FlagSet, sub string, args []string) ([]string, error) {
+	if len(args) > 0 && args[0] == sub {
+		return args[1:], nil
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		return nil, helpRequested{fs}
+	}
+	return nil, badArgs(fs)
 }

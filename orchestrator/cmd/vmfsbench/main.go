@@ -8,11 +8,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 )
 
 // Exit codes, as documented in the README.
@@ -33,36 +36,90 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // cellsFailed is returned when the run finished but some cell did not: exit code 1.
 var errCellsFailed = errors.New("some cells failed")
 
-const usage = `usage: vmfsbench <command> [arguments]
-
-commands:
-  validate SPEC...             check specs; print every error as file:line:col: field: message
-  plan SPEC [--json]           print each cell and its steps with the exact host commands
-  run SPEC [-o DIR] [--only GLOB] [--fail-fast]
-                               run the cells; results go to DIR (default results/runs/<name>/<time>)
-  report DIR [--reference CSV] regenerate summary.csv, summary.json, report.md and chart.svg
-                               from DIR/cells/*.json and DIR/run.json
-  compare RUN REFERENCE.csv    each method's ratio to the fastest and its rank, next to the reference
-  compare RUN RUN              each group's change in median total and whether it is beyond noise
-  digest SPEC                  walk the spec's tree after exclusions: files, bytes, digest
-  kernel fetch [--arch ARCH]   download Debian's kernel for ARCH (x86_64, aarch64) into the cache
-  rootfs build [--arch ARCH] [--packages P,...]
-                               debootstrap a Debian guest root (python3, LLVM 15) into a cached ext4 image
-
-exit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment
-`
+// cmdInfo is one command of the table behind the top-level help and every command's usage.
+type cmdInfo struct {
+	name    string   // "run", or "kernel fetch" for a command with a subcommand
+	forms   []string // its positional arguments, one synopsis each; the flags come from its flag set
+	summary string   // one line
+	run     command
+}
 
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
-var commands = map[string]command{
-	"validate": cmdValidate,
-	"plan":     cmdPlan,
-	"digest":   cmdDigest,
-	"run":      cmdRun,
-	"kernel":   cmdKernel,
-	"report":   cmdReport,
-	"compare":  cmdCompare,
-	"rootfs":   cmdRootfs,
+// commands is dispatched on the first word of name.
+var commands = []cmdInfo{
+	{"validate", []string{"SPEC..."}, "check specs; print every error as file:line:col: field: message", cmdValidate},
+	{"plan", []string{"SPEC"}, "print each cell and its steps with the exact host commands", cmdPlan},
+	{"run", []string{"SPEC", "--resume DIR [SPEC]"}, "run the cells (or, with --resume, those of DIR without a result)", cmdRun},
+	{"report", []string{"DIR"}, "regenerate summary.csv, summary.json, report.md and chart.svg from DIR's cells", cmdReport},
+	{"compare", []string{"RUN REFERENCE.csv", "RUN RUN"}, "rank a run's methods beside a reference, or each group's change between two runs", cmdCompare},
+	{"digest", []string{"SPEC"}, "walk the spec's tree after exclusions: files, bytes, digest", cmdDigest},
+	{"kernel fetch", []string{""}, "download Debian's kernel for the guest architecture into the cache", cmdKernel},
+	{"rootfs build", []string{""}, "debootstrap a Debian guest root (python3, LLVM 15) into a cached ext4 image", cmdRootfs},
+}
+
+// lookup finds the command whose name starts with the word w.
+func lookup(w string) (cmdInfo, bool) {
+	for _, c := range commands {
+		if first, _, _ := strings.Cut(c.name, " "); first == w {
+			return c, true
+		}
+	}
+	return cmdInfo{}, false
+}
+
+// topUsage is the top-level help: every command with its one line.
+func topUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: vmfsbench <command> [arguments] [flags]\n       vmfsbench help <command>    the command's usage and flags\n\ncommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	tw.Flush()
+	b.WriteString("\nexit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment\n")
+	return b.String()
+}
+
+// cmdUsage is c's usage: its synopses, its summary and its flags, from the flag set fs.
+func cmdUsage(c cmdInfo, fs *flag.FlagSet) string {
+	var b strings.Builder
+	hasFlags := false
+	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+	for i, form := range c.forms {
+		line := strings.Join(strings.Fields("vmfsbench "+c.name+" "+form), " ")
+		if hasFlags {
+			line += " [flags]"
+		}
+		if i == 0 {
+			fmt.Fprintf(&b, "usage: %s\n", line)
+		} else {
+			fmt.Fprintf(&b, "       %s\n", line)
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", c.summary)
+	if !hasFlags {
+		return b.String()
+	}
+	b.WriteString("\nflags:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, help := flag.UnquoteUsage(f)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		left := dashes + f.Name
+		if arg != "" {
+			left += " " + arg
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			help += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", left, help)
+	})
+	tw.Flush()
+	return b.String()
 }
 
 func main() {
@@ -72,22 +129,42 @@ func main() {
 }
 
 func vmfsbench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "vmfsbench: unknown command %q\n\n%s", args[0], usage)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage())
 		return exitUsage
 	}
-	err := cmd(ctx, args[1:], stdout, stderr)
+	switch args[0] {
+	case "-h", "--help", "help":
+		if len(args) == 2 {
+			if _, ok := lookup(args[1]); ok {
+				return vmfsbench(ctx, []string{args[1], "--help"}, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "vmfsbench: unknown command %q\n\n%s", args[1], topUsage())
+			return exitUsage
+		}
+		fmt.Fprint(stdout, topUsage())
+		return exitOK
+	}
+	c, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "vmfsbench: unknown command %q\n\n%s", args[0], topUsage())
+		return exitUsage
+	}
+	err := c.run(ctx, args[1:], stdout, stderr)
+	var help helpRequested
+	var bad badArgsError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &help):
+		fmt.Fprint(stdout, cmdUsage(c, help.fs))
+		return exitOK
+	case errors.As(err, &bad):
+		if bad.err != nil {
+			fmt.Fprintf(stderr, "vmfsbench %s: %v\n", c.name, bad.err)
+		}
+		fmt.Fprint(stderr, cmdUsage(c, bad.fs))
+		return exitUsage
 	case errors.Is(err, errReported):
 		return exitUsage
 	case errors.Is(err, errCellsFailed):

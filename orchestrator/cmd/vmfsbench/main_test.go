@@ -155,3 +155,103 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestHelp: every command's --help (and -h, and `help CMD`) prints its usage with each of its
+// flags to stdout and exits 0; the top-level help lists every command.
+func TestHelp(t *testing.T) {
+	flags := map[string][]string{
+		"validate":     nil,
+		"plan":         {"--json"},
+		"run":          {"-o DIR", "--resume DIR", "--only GLOB", "--fail-fast", "--keep-going", "--verify"},
+		"report":       {"--reference CSV"},
+		"compare":      {"--json"},
+		"digest":       nil,
+		"kernel fetch": {"--arch ARCH"},
+		"rootfs build": {"--arch ARCH", "--packages PACKAGES", "--suite SUITE", "--mirror URL"},
+	}
+	if len(flags) != len(commands) {
+		t.Errorf("the test knows %d commands, the table has %d", len(flags), len(commands))
+	}
+	code, top, errs := runCLI(t, "--help")
+	if code != 0 || errs != "" {
+		t.Fatalf("--help: exit %d, stderr %q", code, errs)
+	}
+	for _, c := range commands {
+		want, ok := flags[c.name]
+		if !ok {
+			t.Errorf("command %q is not in the test", c.name)
+		}
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + `\s+\S`).MatchString(top) {
+			t.Errorf("the top-level help has no line for %s:\n%s", c.name, top)
+		}
+		words := strings.Fields(c.name)
+		for _, args := range [][]string{
+			append(words, "--help"),
+			append(words[:1:1], "--help"), // `rootfs --help` as well as `rootfs build --help`
+			append(words, "-h"),
+			append(words, "SPEC.yaml", "--help"),
+			{"help", words[0]},
+		} {
+			code, out, errs := runCLI(t, args...)
+			if code != 0 || errs != "" {
+				t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+				continue
+			}
+			if !strings.HasPrefix(out, "usage: vmfsbench "+c.name) || !strings.Contains(out, c.summary) {
+				t.Errorf("%v: the usage is not %s's:\n%s", args, c.name, out)
+			}
+			for _, f := range want {
+				if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(f) + `\s+\S`).MatchString(out) {
+					t.Errorf("%v does not describe %s:\n%s", args, f, out)
+				}
+			}
+			if n := strings.Count(out, "\n  -"); n != len(want) {
+				t.Errorf("%v lists %d flags, want %d:\n%s", args, n, len(want), out)
+			}
+		}
+	}
+	if _, out, _ := runCLI(t, "run", "--help"); !strings.HasPrefix(out, runUsage+"\n") {
+		t.Errorf("runUsage %q is not the start of run's usage:\n%s", runUsage, out)
+	}
+}
+
+// TestUsageErrors: a bad flag, a wrong number of arguments or two flags that exclude each other
+// print the error and the command's usage to stderr and exit 2, before anything runs.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--keep-going", "--fail-fast", "../../../specs/demo.yaml"}, "--keep-going and --fail-fast exclude each other"},
+		{[]string{"run", "../../../specs/demo.yaml", "--fail-fast", "--keep-going=false"}, "--keep-going and --fail-fast exclude each other"},
+		{[]string{"run", "a.yaml", "b.yaml"}, "usage: vmfsbench run SPEC [flags]"},
+		{[]string{"plan", "--yaml", "x.yaml"}, "flag provided but not defined: -yaml"},
+		{[]string{"digest"}, "usage: vmfsbench digest SPEC"},
+		{[]string{"kernel", "--arch", "x86_64"}, "usage: vmfsbench kernel fetch [flags]"},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+	} {
+		code, out, errs := runCLI(t, tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q on stderr; stdout %q, stderr:\n%s", tc.args, code, tc.want, out, errs)
+		}
+	}
+}
+
+// TestKeepGoingFlag: --keep-going is the default and the opposite of --fail-fast.
+func TestKeepGoingFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		failFast bool
+	}{
+		{nil, false},
+		{[]string{"--keep-going"}, false},
+		{[]string{"--keep-going=false"}, true},
+		{[]string{"--fail-fast"}, true},
+	} {
+		fs := newFlags("run", nil)
+		failFast := failureFlags(fs)
+		if _, err := parseArgs(fs, tc.args); err != nil || *failFast != tc.failFast {
+			t.Errorf("%v: fail-fast %v, %v; want %v", tc.args, *failFast, err, tc.failFast)
+		}
+	}
+}
