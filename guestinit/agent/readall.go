@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/guestinit/digest"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
@@ -96,7 +97,7 @@ func readAll(ctx context.Context, root string, readers int) (protocol.Result, er
 		}()
 	}
 
-	dig := tree.NewDigester()
+	dig := digest.New()
 	var err error
 	for j := range order {
 		if err != nil {
@@ -134,7 +135,7 @@ func hashPath(ctx context.Context, p string, buf []byte) (sum [sha256.Size]byte,
 		return sum, 0, err
 	}
 	defer f.Close()
-	sum, n, err = tree.HashFile(ctxReader{ctx, f}, buf)
+	sum, n, err = digest.HashFile(ctxReader{ctx, f}, buf)
 	if err != nil {
 		return sum, n, fmt.Errorf("reading %s: %w", p, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/guestinit/digest"
 )
 
 // EventKind says what an Event reports; it is the "kind" field of an event line.
@@ -71,9 +71,9 @@ type Event struct {
 }
 
 // Result is what a workload or step measured. Summary holds files, symlinks, bytes and (for
-// read-all) the tree digest, computed as the host's tree package does.
+// read-all) the tree digest, computed with package digest as the host computes its own.
 type Result struct {
-	tree.Summary
+	digest.Summary
 	// Entries counts every entry stat-all visited, directories included.
 	Entries int64 `json:"entries,omitempty"`
 	// ExitCode is the exec workload's exit status (-1 if a signal ended it).

@@ -2,88 +2,16 @@ package tree
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
-	"strconv"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/digest"
 )
 
-// Digester computes the tree digest defined in DESIGN.md: sha256 over one line per regular
-// file (`path\0size\0sha256(content)\n`) and per symlink (`path\0link\0target\n`), fed in
-// byte order of the slash-separated relative path. Host and guest use the same code, so the
-// digests they report can be compared directly.
-type Digester struct {
-	h                  hash.Hash
-	files, links       int64
-	bytes              int64
-	last               string
-	started, unordered bool
-}
-
-// NewDigester returns an empty Digester.
-func NewDigester() *Digester { return &Digester{h: sha256.New()} }
-
-// AddFile adds a regular file of the given size whose content hashes to sum.
-func (d *Digester) AddFile(rel string, size int64, sum [sha256.Size]byte) {
-	d.order(rel)
-	io.WriteString(d.h, rel)
-	io.WriteString(d.h, "\x00")
-	io.WriteString(d.h, strconv.FormatInt(size, 10))
-	io.WriteString(d.h, "\x00")
-	io.WriteString(d.h, hex.EncodeToString(sum[:]))
-	io.WriteString(d.h, "\n")
-	d.files++
-	d.bytes += size
-}
-
-// AddSymlink adds a symbolic link pointing at target.
-func (d *Digester) AddSymlink(rel, target string) {
-	d.order(rel)
-	io.WriteString(d.h, rel)
-	io.WriteString(d.h, "\x00link\x00")
-	io.WriteString(d.h, target)
-	io.WriteString(d.h, "\n")
-	d.links++
-}
-
-func (d *Digester) order(rel string) {
-	if d.started && rel <= d.last {
-		d.unordered = true
-	}
-	d.started, d.last = true, rel
-}
-
-// Ordered reports whether every entry was added in strictly increasing path order, as the
-// digest definition requires. A false value means the caller's walk is wrong.
-func (d *Digester) Ordered() bool { return !d.unordered }
-
-// Summary is what a digest walk reports.
-type Summary struct {
-	Files    int64  `json:"files"`
-	Symlinks int64  `json:"symlinks"`
-	Bytes    int64  `json:"bytes"`
-	Digest   string `json:"digest"`
-}
-
-// Summary returns the counts and the hex digest of everything added so far.
-func (d *Digester) Summary() Summary {
-	return Summary{Files: d.files, Symlinks: d.links, Bytes: d.bytes, Digest: hex.EncodeToString(d.h.Sum(nil))}
-}
-
-// HashFile returns the sha256 of everything r yields and its length, using buf as the copy
-// buffer so callers that hash many files reuse one allocation.
-func HashFile(r io.Reader, buf []byte) (sum [sha256.Size]byte, n int64, err error) {
-	h := sha256.New()
-	n, err = io.CopyBuffer(h, r, buf)
-	if err != nil {
-		return sum, n, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, n, nil
-}
+// Summary is what a digest walk reports: the counts and the tree digest defined in DESIGN.md.
+// The definition lives in guestinit/digest, which the guest agent shares.
+type Summary = digest.Summary
 
 // digestBufSize is the one read buffer DigestTree reuses for every file.
 const digestBufSize = 256 << 10
@@ -93,7 +21,7 @@ const digestBufSize = 256 << 10
 // are directories, whose only part in the digest is the paths of what they hold. It streams:
 // one read buffer is reused for all files and memory does not grow with the tree.
 func DigestTree(ctx context.Context, root string, m *Matcher) (Summary, error) {
-	d := NewDigester()
+	d := digest.New()
 	buf := make([]byte, digestBufSize)
 	err := Walk(ctx, root, m, func(e Entry) error {
 		switch {
@@ -104,7 +32,7 @@ func DigestTree(ctx context.Context, root string, m *Matcher) (Summary, error) {
 			}
 			// Hide WriteTo: *os.File's would make io.CopyBuffer ignore buf and allocate its
 			// own buffer for every file.
-			sum, n, err := HashFile(struct{ io.Reader }{f}, buf)
+			sum, n, err := digest.HashFile(struct{ io.Reader }{f}, buf)
 			f.Close()
 			if err != nil {
 				return fmt.Errorf("digest %s: %w", e.Abs, err)
