@@ -123,7 +123,7 @@ func cmdUsage(c cmdInfo, fs *flag.FlagSet) string {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	os.Exit(vmfsbench(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
