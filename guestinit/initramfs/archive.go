@@ -21,6 +21,8 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
 )
 
 // File is one entry of an archive.
@@ -280,7 +282,7 @@ func WriteCellInitrd(dst, basePath string, job []byte) error {
 		return fmt.Errorf("cell initrd: %w", err)
 	}
 	defer base.Close()
-	return writeAtomic(dst, func(w io.Writer) error {
+	return atomicfile.Write(dst, func(w io.Writer) error {
 		n, err := io.Copy(w, base)
 		if err != nil {
 			return fmt.Errorf("cell initrd: copy %s: %w", basePath, err)
@@ -295,32 +297,4 @@ func WriteCellInitrd(dst, basePath string, job []byte) error {
 		_, err = w.Write(ja)
 		return err
 	})
-}
-
-// writeAtomic writes dst through a temporary file in the same directory and a rename, so
-// readers see the old file or the complete new one.
-func writeAtomic(dst string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return err
-	}
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
 )
 
 // formatVersion names the archive layout in the cache key. Change it whenever the bytes
@@ -61,7 +63,7 @@ func BuildBase(ctx context.Context, cacheDir string, b Base) (string, []Module, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("base initramfs: %w", err)
 	}
-	if err := writeAtomic(p, func(w io.Writer) error { return Write(w, files) }); err != nil {
+	if err := atomicfile.Write(p, func(w io.Writer) error { return Write(w, files) }); err != nil {
 		return "", nil, fmt.Errorf("base initramfs: %w", err)
 	}
 	return p, mods, nil

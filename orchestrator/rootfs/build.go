@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
@@ -177,7 +178,7 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	if err != nil {
 		return Image{}, fmt.Errorf("build rootfs: %w", err)
 	}
-	if err := writeFileAtomic(recipePath, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(recipePath, append(data, '\n'), 0o644); err != nil {
 		return Image{}, fmt.Errorf("build rootfs: %w", err)
 	}
 	if err := os.Chmod(tmpImg, 0o644); err != nil {
@@ -430,26 +431,6 @@ func debootstrapVersion(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimPrefix(strings.TrimSpace(string(out)), "debootstrap ")
-}
-
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
