@@ -36,6 +36,7 @@ import (
 // options are the command line.
 type options struct {
 	vmfsbench string // the CLI binary for the real run
+	reference string // the seed study's published figures (a results/reference CSV)
 	runs      int    // timed repetitions of each host-side figure
 	boots     int    // boots of each initramfs
 	files     int    // the synthetic tree
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("vmfsbench-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.vmfsbench, "vmfsbench", "bin/vmfsbench", "the vmfsbench binary for the real run (make build)")
+	fs.StringVar(&o.reference, "reference", "results/reference/seed-2024-10.csv", "the seed study's published figures, which the notes compare with (a results/reference CSV)")
 	fs.IntVar(&o.runs, "runs", 3, "timed repetitions of each host-side figure (the best, which the ratio uses, and the median are reported)")
 	fs.IntVar(&o.boots, "boots", 3, "boots of each initramfs for the boot figure")
 	fs.IntVar(&o.files, "files", 20000, "files of the synthetic tree")
