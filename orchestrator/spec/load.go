@@ -57,6 +57,7 @@ func Parse(file string, data []byte) (*Experiment, error) {
 		root = root.Content[0]
 	}
 	d.experiment(root, e)
+	d.runnable(root, e)
 	if err := d.result(); err != nil {
 		return nil, err
 	}
