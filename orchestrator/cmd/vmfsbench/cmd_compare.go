@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -26,6 +27,7 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	warnings := results.Unreadable(pos[0], a)
 	fi, err := os.Stat(pos[1])
 	if err != nil {
 		return usageError{err}
@@ -40,26 +42,53 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("%s and %s have no cache state in common (the run has %s)", pos[0], pos[1], strings.Join(a.Caches(), ", "))
 		}
 		if *asJSON {
-			return writeJSON(stdout, tables)
+			return warned(stderr, warnings, writeJSON(stdout, tables))
 		}
-		return results.WriteRankText(stdout, tables)
+		return warned(stderr, warnings, results.WriteRankText(stdout, tables))
 	}
 	b, err := loadRun(pos[1])
 	if err != nil {
 		return err
 	}
+	warnings = append(warnings, results.Unreadable(pos[1], b)...)
+	warnings = append(warnings, results.Incomparable(pos[0], pos[1], a, b)...)
 	changes, onlyA, onlyB := results.CompareRuns(a, b)
 	if len(changes) == 0 {
 		return usagef("%s and %s have no cell group in common", pos[0], pos[1])
 	}
 	if *asJSON {
-		return writeJSON(stdout, struct {
-			Changes []results.Change `json:"changes"`
-			OnlyA   []string         `json:"only_a"`
-			OnlyB   []string         `json:"only_b"`
-		}{changes, onlyA, onlyB})
+		return warned(stderr, warnings, writeJSON(stdout, struct {
+			Changes  []results.Change `json:"changes"`
+			OnlyA    []string         `json:"only_a"`
+			OnlyB    []string         `json:"only_b"`
+			Warnings []string         `json:"warnings,omitempty"`
+		}{changes, onlyA, onlyB, warnings}))
 	}
-	return results.WriteChangesText(stdout, changes, onlyA, onlyB, pos[0], pos[1])
+	return warned(stderr, warnings, results.WriteChangesText(stdout, changes, onlyA, onlyB, pos[0], pos[1]))
+}
+
+// compareWarned ends a comparison that was printed with warnings: exit 1, as for failed
+// cells, since its figures may not mean what they seem to.
+type compareWarned int
+
+func (n compareWarned) Error() string {
+	return fmt.Sprintf("%d warning(s) above: the comparison may not hold", int(n))
+}
+
+func (compareWarned) Is(target error) bool { return target == errCellsFailed }
+
+// warned prints the warnings once the comparison is written (err is the writing's error).
+func warned(stderr io.Writer, warnings []string, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "vmfsbench compare: warning: %s\n", w)
+	}
+	if len(warnings) > 0 {
+		return compareWarned(len(warnings))
+	}
+	return nil
 }
 
 // loadRun summarizes the cells of a run directory; a directory without cells is bad input.
