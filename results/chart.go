@@ -10,18 +10,19 @@ import (
 
 // chartPhase is one segment kind of a chart bar.
 type chartPhase struct {
-	name, color string
-	inTotal     bool
+	name    Phase
+	color   string
+	inTotal bool
 }
 
 // chartPhases are drawn in this order: the phases of the total in strong colours, then boot
 // and mount, which the total leaves out, in light ones.
 var chartPhases = []chartPhase{
-	{"build", "#4e79a7", true},
-	{"transfer", "#f28e2b", true},
-	{"workload", "#59a14f", true},
-	{"boot", "#c9ced6", false},
-	{"mount", "#e6e2d3", false},
+	{PhaseBuild, "#4e79a7", true},
+	{PhaseTransfer, "#f28e2b", true},
+	{PhaseWorkload, "#59a14f", true},
+	{PhaseBoot, "#c9ced6", false},
+	{PhaseMount, "#e6e2d3", false},
 }
 
 // Chart geometry, in SVG user units (pixels).
@@ -105,7 +106,7 @@ func Chart(s *Summary, title string, ref *Reference) []byte {
 	// Legend.
 	lx := 16
 	for _, ph := range chartPhases {
-		name := ph.name
+		name := string(ph.name)
 		if !ph.inTotal {
 			name += " (not in total)"
 		}

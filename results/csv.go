@@ -22,13 +22,13 @@ var (
 	csvMid   = []string{"cache", "repetition", "status", "error", "total_s", "wall_s"}
 	csvTail  = []string{"guest_modules_s", "guest_workload_s", "guest_files", "guest_symlinks", "guest_bytes", "guest_entries", "exit_code", "digest", "digest_match", "cached_before_kib", "cached_after_kib", "tree_kib", "accel", "warnings", "start", "end"}
 	csvStats = []string{"metric", "cells", "failed", "n", "min_s", "median_s", "mean_s", "max_s", "stddev_s", "cv", "ci_low_s", "ci_high_s", "ci_coverage", "mad_s", "outliers_s", "group_warnings"}
-	csvMeta  = []string{"spec", "spec_sha256", "host_cpu", "host_cores", "host_memory_bytes", "host_kernel", "qemu_version", "virtiofsd_version", "squashfs_tools_version", "e2fsprogs_version", "erofs_utils_version", "accel_reason", "guest_arch", "guest_kernel", "vmfsbench_version", "vmfsbench_commit", "run_start", "run_end"}
+	csvMeta  = []string{"spec", "spec_sha256", "host_cpu", "host_cores", "host_memory_bytes", "host_kernel", "accel_reason", "guest_arch", "guest_kernel", "vmfsbench_version", "vmfsbench_commit", "run_start", "run_end"}
 )
 
 type row map[string]string
 
 // phaseColumn is the CSV column of a phase: prepare-cache is phase_prepare_cache_s.
-func phaseColumn(p string) string { return "phase_" + strings.ReplaceAll(p, "-", "_") + "_s" }
+func phaseColumn(p Phase) string { return "phase_" + strings.ReplaceAll(string(p), "-", "_") + "_s" }
 
 func paramColumn(k string) string { return "param_" + k }
 
@@ -64,8 +64,9 @@ func metaRow(m *Meta, r row) {
 	}
 	r["spec"], r["spec_sha256"] = m.Spec, m.SpecSHA256
 	r["host_cpu"], r["host_cores"], r["host_memory_bytes"], r["host_kernel"] = m.Host.CPU, strconv.Itoa(m.Host.Cores), itoa(m.Host.MemoryBytes), m.Host.Kernel
-	r["qemu_version"], r["virtiofsd_version"], r["squashfs_tools_version"] = m.Tools.QEMU, m.Tools.Virtiofsd, m.Tools.SquashfsTools
-	r["e2fsprogs_version"], r["erofs_utils_version"] = m.Tools.E2fsprogs, m.Tools.ErofsUtils
+	for name, v := range m.Tools {
+		r[toolColumn(name)] = v
+	}
 	r["accel_reason"], r["guest_arch"], r["guest_kernel"] = m.AccelReason, m.GuestArch, m.GuestKernel
 	r["vmfsbench_version"], r["vmfsbench_commit"] = m.Version, m.Commit
 	r["run_start"], r["run_end"] = formatTime(m.Start), formatTime(m.End)
@@ -115,8 +116,8 @@ func statsRows(g *Group) []row {
 }
 
 // columns is the CSV header for cells with these parameters and phases.
-func columns(cells []*Cell, summary bool) []string {
-	params, phases := map[string]bool{}, map[string]bool{}
+func columns(cells []*Cell, summary bool, m *Meta) []string {
+	params, phases := map[string]bool{}, map[Phase]bool{}
 	for _, c := range cells {
 		for k := range c.Params {
 			params[k] = true
@@ -146,7 +147,18 @@ func columns(cells []*Cell, summary bool) []string {
 	if summary {
 		cols = append(cols, csvStats...)
 	}
-	return append(cols, csvMeta...)
+	cols = append(cols, csvMeta...)
+	if m != nil {
+		for _, name := range slices.Sorted(maps.Keys(m.Tools)) {
+			cols = append(cols, toolColumn(name))
+		}
+	}
+	return cols
+}
+
+// toolColumn is the column of a host tool's version: qemu_version, e2fsprogs_version, ...
+func toolColumn(name string) string {
+	return strings.NewReplacer("-", "_", " ", "_", "/", "_").Replace(name) + "_version"
 }
 
 func encodeCSV(cols []string, rows []row) ([]byte, error) {
@@ -173,7 +185,7 @@ func encodeCSV(cols []string, rows []row) ([]byte, error) {
 func CellCSV(c *Cell, m *Meta) ([]byte, error) {
 	r := cellRow(c)
 	metaRow(m, r)
-	return encodeCSV(columns([]*Cell{c}, false), []row{r})
+	return encodeCSV(columns([]*Cell{c}, false, m), []row{r})
 }
 
 // WriteCellCSV writes the CSV of cell c to path, atomically.
@@ -212,7 +224,7 @@ func SummaryCSV(s *Summary) ([]byte, error) {
 			rows = append(rows, r)
 		}
 	}
-	return encodeCSV(columns(s.Cells, true), rows)
+	return encodeCSV(columns(s.Cells, true, s.Meta), rows)
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -59,24 +59,21 @@ type Host struct {
 	Kernel      string `json:"kernel"` // uname -srm
 }
 
-// Tools are the versions of the host programs the methods use, each NotFound when absent.
-type Tools struct {
-	QEMU          string `json:"qemu"`
-	Virtiofsd     string `json:"virtiofsd"`
-	SquashfsTools string `json:"squashfs_tools"`
-	E2fsprogs     string `json:"e2fsprogs"`
-	ErofsUtils    string `json:"erofs_utils"`
-}
+// Tools are the versions of the host programs a run used, by name ("qemu", "e2fsprogs",
+// "virtiofsd", ...), each NotFound when absent.
+type Tools map[string]string
 
 // MetaOptions is what CollectMeta cannot find out by itself.
 type MetaOptions struct {
-	Dir         string // the run directory; its spec.yaml is hashed
-	Spec        string // the spec's name
-	SpecFile    string // the spec file given to run
-	Reference   string // the spec's reference CSV, if any
-	Arch        string // the guest arch: qemu-system-<arch> is asked its version
-	QEMUBinary  string // overrides qemu-system-<arch>
-	Virtiofsd   string // the virtiofsd to ask; "" finds /usr/lib/qemu/virtiofsd, /usr/libexec/virtiofsd or PATH
+	Dir        string // the run directory; its spec.yaml is hashed
+	Spec       string // the spec's name
+	SpecFile   string // the spec file given to run
+	Reference  string // the spec's reference CSV, if any
+	Arch       string // the guest arch: qemu-system-<arch> is asked its version
+	QEMUBinary string // overrides qemu-system-<arch>
+	// Tools are the versions of the host tools of the spec's methods, as the host probe found
+	// them (the qemu version is asked here).
+	Tools       Tools
 	Accel       string
 	AccelReason string
 	GuestKernel string // the guest kernel's release
@@ -99,15 +96,10 @@ func CollectMeta(ctx context.Context, o MetaOptions) (*Meta, error) {
 	if qemu == "" && o.Arch != "" {
 		qemu = "qemu-system-" + o.Arch
 	}
-	m.Tools.QEMU = toolVersion(ctx, qemu, "--version")
-	daemon := o.Virtiofsd
-	if daemon == "" || daemon == "auto" {
-		daemon = findVirtiofsd()
+	m.Tools = Tools{"qemu": toolVersion(ctx, qemu, "--version")}
+	for name, v := range o.Tools {
+		m.Tools[name] = v
 	}
-	m.Tools.Virtiofsd = toolVersion(ctx, daemon, "--version")
-	m.Tools.SquashfsTools = toolVersion(ctx, "mksquashfs", "-version")
-	m.Tools.E2fsprogs = toolVersion(ctx, "mke2fs", "-V")
-	m.Tools.ErofsUtils = erofsVersion(ctx)
 	return m, nil
 }
 
@@ -287,40 +279,6 @@ func runQuiet(ctx context.Context, dir, bin string, args ...string) string {
 	cmd.WaitDelay = time.Second
 	out, _ := cmd.CombinedOutput()
 	return string(out)
-}
-
-func findVirtiofsd() string {
-	for _, p := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("virtiofsd"); err == nil {
-		return p
-	}
-	return ""
-}
-
-// erofsVersion asks mkfs.erofs for its version. Releases before 1.6 have no --version and
-// print their version only as the banner of a real run, so that is done on an empty
-// directory in a temporary directory.
-func erofsVersion(ctx context.Context) string {
-	path, err := exec.LookPath("mkfs.erofs")
-	if err != nil {
-		return NotFound
-	}
-	if v := pickVersion(runQuiet(ctx, "", path, "--version")); !strings.HasPrefix(v, "unknown") {
-		return v
-	}
-	tmp, err := os.MkdirTemp("", "vmfsbench-erofs-version.")
-	if err != nil {
-		return "unknown"
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Mkdir(filepath.Join(tmp, "d"), 0o755); err != nil {
-		return "unknown"
-	}
-	return pickVersion(runQuiet(ctx, tmp, path, "img", "d"))
 }
 
 // modulePath is the main module's path, for finding its checkout when the binary carries no

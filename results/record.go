@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -16,34 +17,72 @@ const (
 	StatusFailed = "failed"
 )
 
-// Phase names, in the order a cell goes through them. Total counts build, transfer and
-// workload, as the seed study did; wall is everything.
-var PhaseNames = []string{"prepare-cache", "build", "start-daemon", "boot", "transfer", "mount", "workload", "teardown"}
+// Phase is a part of a cell whose host wall-clock time is recorded.
+type Phase string
+
+// The phases, in the order a cell goes through them.
+const (
+	PhasePrepareCache Phase = "prepare-cache"
+	PhaseBuild        Phase = "build"
+	PhaseStartDaemon  Phase = "start-daemon"
+	PhaseBoot         Phase = "boot"
+	PhaseTransfer     Phase = "transfer"
+	PhaseMount        Phase = "mount"
+	PhaseWorkload     Phase = "workload"
+	PhaseTeardown     Phase = "teardown"
+)
+
+// PhaseNames are the phases in the order a cell goes through them.
+var PhaseNames = []Phase{PhasePrepareCache, PhaseBuild, PhaseStartDaemon, PhaseBoot, PhaseTransfer, PhaseMount, PhaseWorkload, PhaseTeardown}
+
+// TotalPhases are the phases Total adds up, as the seed study counted them: building the
+// image, transferring the tree and the workload; wall is everything.
+var TotalPhases = []Phase{PhaseBuild, PhaseTransfer, PhaseWorkload}
+
+// String is the phase's name.
+func (p Phase) String() string { return string(p) }
+
+// joinPhases joins phase names with sep.
+func joinPhases(ps []Phase, sep string) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, sep)
+}
+
+// Command is a host command a cell ran, with the step that ran it.
+type Command struct {
+	Step string   `json:"step"`
+	Argv []string `json:"argv"`
+}
 
 // Cell is the result of one cell.
 type Cell struct {
-	ID         string             `json:"id"`
-	Group      string             `json:"group"`
-	Method     string             `json:"method"`
-	Params     map[string]any     `json:"params"`
-	Cache      string             `json:"cache"`
-	CacheCheck *CacheCheck        `json:"cache_check,omitempty"`
-	Repetition int                `json:"repetition"`
-	Status     string             `json:"status"`
-	Error      string             `json:"error,omitempty"`
-	Phases     map[string]float64 `json:"phases"` // seconds, host wall clock
-	Total      float64            `json:"total"`  // build + transfer + workload, seconds
-	Wall       float64            `json:"wall"`   // the whole cell, seconds
-	Guest      GuestFigures       `json:"guest"`
-	ExitCode   *int               `json:"exit_code,omitempty"`
-	Digest     string             `json:"digest,omitempty"`
-	DigestOK   *bool              `json:"digest_match,omitempty"`
-	Accel      string             `json:"accel"`
-	Warnings   []string           `json:"warnings,omitempty"`
-	Verify     *Verify            `json:"verify,omitempty"`
-	Lit        *Lit               `json:"lit,omitempty"`
-	Start      time.Time          `json:"start"`
-	End        time.Time          `json:"end"`
+	ID         string            `json:"id"`
+	Group      string            `json:"group"`
+	Method     string            `json:"method"`
+	Params     map[string]any    `json:"params"`
+	Cache      string            `json:"cache"`
+	CacheCheck *CacheCheck       `json:"cache_check,omitempty"`
+	Repetition int               `json:"repetition"`
+	Status     string            `json:"status"`
+	Error      string            `json:"error,omitempty"`
+	Phases     map[Phase]float64 `json:"phases"` // seconds, host wall clock
+	Total      float64           `json:"total"`  // build + transfer + workload, seconds
+	Wall       float64           `json:"wall"`   // the whole cell, seconds
+	Guest      GuestFigures      `json:"guest"`
+	ExitCode   *int              `json:"exit_code,omitempty"`
+	Digest     string            `json:"digest,omitempty"`
+	DigestOK   *bool             `json:"digest_match,omitempty"`
+	Accel      string            `json:"accel"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Verify     *Verify           `json:"verify,omitempty"`
+	Lit        *Lit              `json:"lit,omitempty"`
+	Commands   []Command         `json:"commands,omitempty"`  // every host command the cell ran, as run
+	HostPort   int               `json:"host_port,omitempty"` // the loopback port of its port forward
+	Start      time.Time         `json:"start"`
+	End        time.Time         `json:"end"`
 }
 
 // CacheCheck is what the host page cache looked like around cache preparation.
@@ -92,7 +131,10 @@ type GuestFigures struct {
 func (c *Cell) Finish(end time.Time) {
 	c.End = end
 	c.Wall = end.Sub(c.Start).Seconds()
-	c.Total = c.Phases["build"] + c.Phases["transfer"] + c.Phases["workload"]
+	c.Total = 0
+	for _, p := range TotalPhases {
+		c.Total += c.Phases[p]
+	}
 	if c.Error == "" {
 		c.Status = StatusOK
 	} else {

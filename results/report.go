@@ -57,7 +57,7 @@ func Report(s *Summary, in ReportInput) []byte {
 	caches := s.Caches()
 	p("## Results\n\n")
 	p("Median total (%s) over the ok repetitions, with its non-zero parts: those of the median repetition, so they add up.\n\n",
-		strings.Join(TotalPhases, " + "))
+		joinPhases(TotalPhases, " + "))
 	p("| method |")
 	for _, c := range caches {
 		p(" %s cache |", mdEscape(c))
@@ -136,7 +136,7 @@ func resultCell(g *Group) string {
 	var parts []string
 	for _, p := range TotalPhases {
 		if d := FormatDuration(g.Parts[p]); d != "0s" {
-			parts = append(parts, d+" "+p)
+			parts = append(parts, d+" "+string(p))
 		}
 	}
 	if len(parts) > 0 {
@@ -340,7 +340,7 @@ func findVariant(s *Summary, vs []*Group, want map[string]string, cache string) 
 // writePhaseTable gives the median of every phase of every group, including those outside
 // the total (boot, mount, teardown).
 func writePhaseTable(b *bytes.Buffer, s *Summary) {
-	var phases []string
+	var phases []Phase
 	for _, p := range PhaseNames {
 		for _, g := range s.Groups {
 			if st, ok := g.Phases[p]; ok && st.N > 0 && !slices.Contains(phases, p) {
@@ -351,7 +351,7 @@ func writePhaseTable(b *bytes.Buffer, s *Summary) {
 	if len(phases) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "Median of every phase (wall clock on the host; total = %s):\n\n| group |", strings.Join(TotalPhases, " + "))
+	fmt.Fprintf(b, "Median of every phase (wall clock on the host; total = %s):\n\n| group |", joinPhases(TotalPhases, " + "))
 	for _, p := range phases {
 		fmt.Fprintf(b, " %s |", p)
 	}
@@ -511,11 +511,9 @@ func writeEnvironment(b *bytes.Buffer, m *Meta) {
 		row("host memory", fmt.Sprintf("%.1f GiB", float64(m.Host.MemoryBytes)/(1<<30)))
 	}
 	row("host kernel", m.Host.Kernel)
-	row("QEMU", m.Tools.QEMU)
-	row("virtiofsd", m.Tools.Virtiofsd)
-	row("squashfs-tools", m.Tools.SquashfsTools)
-	row("e2fsprogs", m.Tools.E2fsprogs)
-	row("erofs-utils", m.Tools.ErofsUtils)
+	for _, name := range slices.Sorted(maps.Keys(m.Tools)) {
+		row(name, m.Tools[name])
+	}
 	accel := m.Accel
 	if m.AccelReason != "" {
 		accel += " (" + m.AccelReason + ")"

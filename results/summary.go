@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// TotalPhases are the phases Total adds up, as the seed study counted them.
-var TotalPhases = []string{"build", "transfer", "workload"}
-
 // Summary is summary.json: every cell and the statistics of every group.
 type Summary struct {
 	Meta    *Meta    `json:"meta,omitempty"`
@@ -35,11 +32,11 @@ type Group struct {
 	Wall    Stats          `json:"wall"`
 	// Phases holds the statistics of every phase seen in an ok cell; a cell without the
 	// phase counts 0 s.
-	Phases map[string]Stats `json:"phases"`
+	Phases map[Phase]Stats `json:"phases"`
 	// Parts are the phases of the median repetition (by total): the middle one, or the mean
 	// of the two middle ones, so that the TotalPhases parts add up to Total.Median.
-	Parts    map[string]float64 `json:"median_parts"`
-	Warnings []string           `json:"warnings,omitempty"`
+	Parts    map[Phase]float64 `json:"median_parts"`
+	Warnings []string          `json:"warnings,omitempty"`
 	// IDs are the group's cells in the order they ran.
 	IDs []string `json:"cell_ids"`
 }
@@ -77,7 +74,7 @@ func summarizeGroup(name string, cells []*Cell) *Group {
 	g := &Group{
 		Group: name, Variant: strings.TrimSuffix(name, "/"+first.Cache), Method: first.Method,
 		Params: first.Params, Cache: first.Cache, Cells: len(cells),
-		Phases: map[string]Stats{}, Parts: map[string]float64{},
+		Phases: map[Phase]Stats{}, Parts: map[Phase]float64{},
 	}
 	var ok []*Cell
 	for _, c := range cells {
@@ -126,14 +123,14 @@ func summarizeGroup(name string, cells []*Cell) *Group {
 
 // phaseNames are the phases present in any of cells: PhaseNames' order first, then others
 // sorted.
-func phaseNames(cells []*Cell) []string {
-	seen := map[string]bool{}
+func phaseNames(cells []*Cell) []Phase {
+	seen := map[Phase]bool{}
 	for _, c := range cells {
 		for p := range c.Phases {
 			seen[p] = true
 		}
 	}
-	var out []string
+	var out []Phase
 	for _, p := range PhaseNames {
 		if seen[p] {
 			out = append(out, p)
@@ -145,7 +142,7 @@ func phaseNames(cells []*Cell) []string {
 
 // medianParts returns the phases of the median cell by total: the middle cell, or the mean
 // of the two middle cells. Totals are sums of phases, so the parts add up to the median.
-func medianParts(ok []*Cell) map[string]float64 {
+func medianParts(ok []*Cell) map[Phase]float64 {
 	s := slices.Clone(ok)
 	slices.SortStableFunc(s, func(a, b *Cell) int {
 		switch {
@@ -161,7 +158,7 @@ func medianParts(ok []*Cell) map[string]float64 {
 	if n%2 == 0 {
 		mid = []*Cell{s[n/2-1], s[n/2]}
 	}
-	parts := map[string]float64{}
+	parts := map[Phase]float64{}
 	for _, c := range mid {
 		for p, v := range c.Phases {
 			parts[p] += v / float64(len(mid))

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -28,30 +29,129 @@ func init() { register(Ext4{}) }
 // Name implements Method.
 func (Ext4) Name() string { return "ext4" }
 
-// Modules implements Method.
-func (Ext4) Modules(Config) []string { return ext4Modules }
+// Params implements Method.
+func (Ext4) Params() []param.Def {
+	return []param.Def{{Name: "size", Kind: param.KindString, Default: "auto", Check: autoOrSize,
+		Help: "image size (e.g. 16GiB), or auto to size it from the tree"}}
+}
 
-// Stand-ins, in the plan's command, for what the run works out from the tree.
-const (
-	ext4SizeAuto   = "<size: computed from the tree>"
-	ext4InodesAuto = "<inodes: computed from the tree>"
-	ext4Source     = "<the filtered tree: an id-mapped overlay view, a tar stream or a staging tree>"
-)
+func autoOrSize(v any) error {
+	s := v.(string)
+	if s == "auto" {
+		return nil
+	}
+	n, err := param.ParseSize(s)
+	if err != nil {
+		return fmt.Errorf("%v, or auto", err)
+	}
+	if n < 1<<20 {
+		return fmt.Errorf("%s is too small for an ext4 image", s)
+	}
+	return nil
+}
 
-// HostSteps implements Method.
+// Tools implements Method.
+func (Ext4) Tools(Params) []Tool {
+	return []Tool{{Name: e2fsprogs.Name, Package: e2fsprogs.Package, Paths: e2fsprogs.Paths, Probe: probeMke2fs},
+		{Name: "debugfs", Package: "e2fsprogs", VersionArgs: []string{"-V"}}}
+}
+
+// probeMke2fs asks mkfs.ext4 its version, which decides whether it takes a tar stream.
+func probeMke2fs(ctx context.Context, path string) (string, any, error) {
+	line := AskVersion(ctx, "", path, "-V")
+	v, err := ParseMke2fsVersion(line)
+	return line, v, err
+}
+
+// Carries implements Method: special entries reach the image only through a mount view, and
+// a kept name with a newline cannot be named in the debugfs command file.
+func (Ext4) Carries(f tree.Finding) (bool, string) {
+	switch {
+	case f.Kind == tree.KindSpecial:
+		return false, "ext4 carries them when it reads the tree through a mount view (root), and leaves them out when it must build from a tar stream or a staging tree"
+	case f.Kind == tree.KindNewline && !f.Excluded:
+		return false, ""
+	}
+	return true, ""
+}
+
+// Stand-in, in the build's internal command, for the directory or stream the route reads.
+const ext4Source = "<the filtered tree>"
+
+// ext4Fixup is the debugfs command file of the build, in the cell's work directory.
+const ext4Fixup = "ext4-fixup.debugfs"
+
+// Plan implements Method.
 //
 // The image has no journal and no blocks reserved for root, and its inode tables are zeroed
 // by mkfs on the host: left to the guest's ext4lazyinit thread, zeroing them would write to
-// the disk during the workload.
-func (Ext4) HostSteps(c Config) []Step {
-	size := ext4SizeAuto
-	if n, err := spec.ParseSize(c.Params.Str("size")); err == nil {
-		size = fmt.Sprintf("%dk", n>>10) // mke2fs reads a bare number as KiB; k says so
+// the disk during the workload. The route (see buildExt4) is chosen from what the host probe
+// found: the privilege to mount and the version of e2fsprogs.
+func (Ext4) Plan(c Config) (Plan, error) {
+	image, argv := img(c, "tree.ext4"), ext4Argv(c)
+	route := ext4Route(c)
+	mkfs := slices.Clone(argv)
+	mkfs[slices.Index(mkfs, ext4Source)] = ext4RouteSource(c, route)
+	build := Step{Kind: StepBuildImage,
+		Desc: "build the ext4 image of the filtered tree" + ownerNote(c) + " (route " + route + "); debugfs then gives the root directory " +
+			"the tree root's mode, owner and mtime and removes lost+found",
+		Commands: [][]string{mkfs, debugfsArgv(image, filepath.Join(c.Work, ext4Fixup))},
+		Run: func(ctx context.Context, env Env) (func(), error) {
+			return nil, buildExt4Route(ctx, argv, c, env, "")
+		}}
+	return Plan{
+		Modules: ext4Modules,
+		Steps:   []Step{build},
+		Devices: []Device{Disk{Path: image, Snapshot: true}},
+		Guest:   []protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}},
+	}, nil
+}
+
+// ext4Argv is the build's mkfs.ext4 command with ext4Source for what the route reads.
+func ext4Argv(c Config) []string {
+	size := c.Size.Ext4Size()
+	if n, err := param.ParseSize(c.Params.Str("size")); err == nil {
+		size = n
 	}
-	argv := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
-		"-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", ext4InodesAuto, "-d", ext4Source, img(c, "tree.ext4"), size}
-	return []Step{{Kind: StepBuildImage, Argv: argv,
-		Desc: "build the ext4 image of the filtered tree" + ownerNote(c) + "; debugfs then gives the root directory the tree root's mode, owner and mtime and removes lost+found"}}
+	return []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
+		"-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", strconv.FormatInt(c.Size.Ext4Inodes(size), 10),
+		"-d", ext4Source, img(c, "tree.ext4"), fmt.Sprintf("%dk", size>>10)} // mke2fs reads a bare number as KiB; k says so
+}
+
+// ext4Route is the route buildExt4 takes for the cell on this host.
+func ext4Route(c Config) string {
+	switch {
+	case len(c.Hidden) == 0 && !ext4MapsOwner(c):
+		return RouteDirect
+	case c.CanMount:
+		return RouteView
+	}
+	if v, ok := c.Tools[e2fsprogs.Name].Detail.(E2fsVersion); ok && v.AtLeast(1, 47, 1) {
+		return RouteTar
+	}
+	return RouteStaging
+}
+
+// ext4MapsOwner says that some entry's owner is not the one the spec wants.
+func ext4MapsOwner(c Config) bool {
+	ts := c.Size
+	return c.Owner != nil && (ts.MixedOwners || ts.UID != uint32(c.Owner.UID) || ts.GID != uint32(c.Owner.GID))
+}
+
+// ext4RouteSource is what mkfs.ext4 -d reads on route.
+func ext4RouteSource(c Config, route string) string {
+	switch route {
+	case RouteView, RouteViewUnmapped:
+		if len(c.Hidden) > 0 {
+			return filepath.Join(c.Work, "view", "view")
+		}
+		return filepath.Join(c.Work, "view", "tree")
+	case RouteTar:
+		return "-"
+	case RouteStaging:
+		return filepath.Join(c.Work, "staging")
+	}
+	return c.Tree
 }
 
 func ownerNote(c Config) string {
@@ -61,24 +161,6 @@ func ownerNote(c Config) string {
 	return fmt.Sprintf(", every file owned by %d:%d", c.Owner.UID, c.Owner.GID)
 }
 
-// RunHostStep implements HostRunner: see buildExt4.
-func (Ext4) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
-	return nil, buildExt4(ctx, s.Argv, c, env)
-}
-
-// Devices implements Method.
-func (Ext4) Devices(c Config) []Device {
-	return []Device{{Kind: "block", Path: img(c, "tree.ext4"), Snapshot: true}}
-}
-
-// GuestSteps implements Method.
-func (Ext4) GuestSteps(c Config) []protocol.Step {
-	return []protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}}
-}
-
-// Warnings implements Method.
-func (Ext4) Warnings(Config) []string { return nil }
-
 // errNoRoute says that a way of building the ext4 image cannot work here (a missing
 // privilege or kernel feature); the next one is tried.
 var errNoRoute = errors.New("route unavailable")
@@ -87,7 +169,7 @@ var errNoRoute = errors.New("route unavailable")
 type ext4Build struct {
 	argv  []string // the step's command, with the tree's size filled in
 	c     Config
-	env   HostEnv
+	env   Env
 	ts    TreeSize
 	image string
 	root  unix.Stat_t // the tree's root directory
@@ -116,7 +198,7 @@ type ext4Build struct {
 // mtime of the tree's root (mkfs.ext4 makes it 0755, root-owned, with the time of the build)
 // and to remove the lost+found that mkfs.ext4 adds, unless the tree has one. mkfs.ext4 1.47.0
 // keeps mtimes to the second.
-func buildExt4(ctx context.Context, argv []string, c Config, env HostEnv) error {
+func buildExt4(ctx context.Context, argv []string, c Config, env Env) error {
 	return buildExt4Route(ctx, argv, c, env, "")
 }
 
@@ -131,7 +213,7 @@ const (
 
 // buildExt4Route is buildExt4 by the given route ("" chooses; a forced route that cannot
 // work here is an error).
-func buildExt4Route(ctx context.Context, argv []string, c Config, env HostEnv, force string) error {
+func buildExt4Route(ctx context.Context, argv []string, c Config, env Env, force string) error {
 	switch force {
 	case "", RouteDirect, RouteView, RouteViewUnmapped, RouteTar, RouteStaging:
 	default:
@@ -141,9 +223,14 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env HostEnv, f
 		return fmt.Errorf("ext4: malformed command %q", argv)
 	}
 	t0 := time.Now()
-	ts, err := MeasureTree(ctx, c.Tree, env.Matcher)
-	if err != nil {
-		return err
+	ts := c.Size
+	if ts.Inodes == 0 { // not measured by the host probe: the command is sized now
+		var err error
+		if ts, err = MeasureTree(ctx, c.Tree, env.Matcher); err != nil {
+			return err
+		}
+		c.Size = ts
+		argv = ext4Argv(c)
 	}
 	fmt.Fprintf(env.Log, "ext4: the filtered tree has %d files, %d directories, %d symlinks, %d bytes in %d inodes (%d ext4 blocks), owner %s (walked in %s)\n",
 		ts.Files, ts.Dirs, ts.Symlinks, ts.Bytes, ts.Inodes, ts.Blocks, ownersText(ts), time.Since(t0).Round(time.Millisecond))
@@ -151,25 +238,6 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env HostEnv, f
 	if err := unix.Stat(c.Tree, &b.root); err != nil {
 		return fmt.Errorf("ext4: %w", &os.PathError{Op: "stat", Path: c.Tree, Err: err})
 	}
-	size := ts.Ext4Size()
-	if last := argv[len(argv)-1]; last != ext4SizeAuto {
-		k, err := strconv.ParseInt(strings.TrimSuffix(last, "k"), 10, 64)
-		if err != nil {
-			return fmt.Errorf("ext4: image size %q: %w", last, err)
-		}
-		size = k << 10
-	}
-	inodes := ts.Ext4Inodes(size)
-	for i, a := range b.argv {
-		switch a {
-		case ext4SizeAuto:
-			b.argv[i] = strconv.FormatInt(size>>10, 10) + "k"
-		case ext4InodesAuto:
-			b.argv[i] = strconv.FormatInt(inodes, 10)
-		}
-	}
-	fmt.Fprintf(env.Log, "ext4: image of %d MiB with %d inodes\n", size>>20, inodes)
-
 	b.mapOwner = c.Owner != nil && (ts.MixedOwners || ts.UID != uint32(c.Owner.UID) || ts.GID != uint32(c.Owner.GID))
 	route := force
 	if route == "" {
@@ -178,6 +246,7 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env HostEnv, f
 			route = RouteDirect
 		}
 	}
+	var err error
 	var fixOwners bool // debugfs must set every entry's owner
 	staged := c.Tree   // where the entries mkfs.ext4 read are, for fixOwners
 	switch route {
@@ -380,7 +449,7 @@ func (b *ext4Build) fixup(ctx context.Context, fixOwners bool, staged string) er
 	add("sif / uid %d", uid)
 	add("sif / gid %d", gid)
 	add("sif / mtime @%d", b.root.Mtim.Sec) // last: removing lost+found changed it
-	file := filepath.Join(b.c.Work, "ext4-fixup.debugfs")
+	file := filepath.Join(b.c.Work, ext4Fixup)
 	if err := os.WriteFile(file, []byte(script.String()), 0o644); err != nil {
 		return fmt.Errorf("ext4: %w", err)
 	}

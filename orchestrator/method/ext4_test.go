@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -17,7 +16,7 @@ import (
 func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 	needTool(t, "mkfs.ext4", "debugfs", "e2fsck")
 	needRoot(t)
-	owner := &spec.Owner{UID: 1001, GID: 1001}
+	owner := &tree.Owner{UID: 1001, GID: 1001}
 	mixed := map[string][2]int{"src/a.c": {5, 6}, "llvm": {7, 8}, "src/short-link": {9, 10}, "src/ex/b": {11, 12}}
 	v, verr := mke2fsVersion()
 	if verr != nil {
@@ -26,7 +25,7 @@ func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		route   string
-		owner   *spec.Owner
+		owner   *tree.Owner
 		owners  map[string][2]int
 		exclude bool
 		work    string // "" for a temporary directory beside the tree
@@ -66,8 +65,8 @@ func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 				c.Work = dir
 			}
 			want := treeText(t, root, env.Matcher, tc.owner)
-			s := Ext4{}.HostSteps(c)[0]
-			if err := buildExt4Route(context.Background(), s.Argv, c, env, tc.route); err != nil {
+
+			if err := buildExt4Route(context.Background(), ext4Argv(c), c, env, tc.route); err != nil {
 				t.Fatalf("build: %v\nlog:\n%s", err, log)
 			}
 			image := filepath.Join(c.Work, "tree.ext4")
@@ -129,8 +128,8 @@ func TestExt4AutoSizeFits(t *testing.T) {
 			m, _ := tree.NewMatcher(nil)
 			c := Config{Params: Params{"size": "auto"}, Tree: root, Work: t.TempDir()}
 			var log strings.Builder
-			s := Ext4{}.HostSteps(c)[0]
-			if err := buildExt4Route(context.Background(), s.Argv, c, HostEnv{Log: &log, Matcher: m}, RouteDirect); err != nil {
+
+			if err := buildExt4Route(context.Background(), ext4Argv(c), c, Env{Log: &log, Matcher: m}, RouteDirect); err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
 			t.Log(strings.Split(log.String(), "\n")[1])

@@ -161,31 +161,23 @@ const ScratchFile = "scratch.ext4"
 
 // scratchWanted says whether the cell's method needs a scratch disk: an overlay whose upper
 // layer is on disk, or a tar stream extracted onto disk.
-func scratchWanted(c Config) bool {
-	return c.Params.Str("upper") == "disk" || c.Params.Str("target") == "disk"
+func scratchWanted(p Params) bool {
+	return p.Str("upper") == "disk" || p.Str("target") == "disk"
 }
 
-// scratchSizeAuto stands, in a plan, for the scratch disk's size, which needs the tree's bytes.
-const scratchSizeAuto = "<size: 2 x the filtered tree's bytes, at least 1 GiB>"
-
 // scratchSteps is the host step that makes the scratch disk, when the cell needs one: an
-// empty ext4 file system on a sparse file, with an inode per 4 KiB block (a tree of small
-// files must fit as well as a tree of big ones), no journal, no reserved blocks, and its
-// inode tables zeroed on the host (they are zeroed ranges of a sparse file, so this costs
-// nothing) so that the guest's ext4lazyinit thread never writes them during the workload.
-// Its size is ScratchSize of c.TreeBytes; while that is unknown (0) the command holds a
-// stand-in, which runScratchStep replaces.
+// empty ext4 file system on a sparse file of ScratchSize of the filtered tree's bytes, with
+// an inode per 4 KiB block (a tree of small files must fit as well as a tree of big ones), no
+// journal, no reserved blocks, and its inode tables zeroed on the host (they are zeroed
+// ranges of a sparse file, so this costs nothing) so that the guest's ext4lazyinit thread
+// never writes them during the workload.
 func scratchSteps(c Config) []Step {
-	if !scratchWanted(c) {
+	if !scratchWanted(c.Params) {
 		return nil
 	}
-	argv := ScratchArgv(img(c, ScratchFile), ScratchSize(c.TreeBytes))
-	if c.TreeBytes == 0 {
-		argv[len(argv)-1] = scratchSizeAuto
-	}
 	return []Step{{Kind: StepBuildImage,
-		Desc: "make the scratch disk: an empty ext4 file system of twice the filtered tree's bytes, at least 1 GiB (sparse)",
-		Argv: argv}}
+		Desc:     "make the scratch disk: an empty ext4 file system of twice the filtered tree's bytes, at least 1 GiB (sparse)",
+		Commands: [][]string{ScratchArgv(img(c, ScratchFile), ScratchSize(c.Size.Bytes))}}}
 }
 
 // ScratchArgv is the command that makes an empty ext4 file system of size bytes in the file
@@ -196,35 +188,24 @@ func ScratchArgv(path string, size int64) []string {
 		path, strconv.FormatInt(size>>10, 10) + "k"}
 }
 
-// isScratchStep says whether s is the step scratchSteps returns.
-func isScratchStep(s Step, c Config) bool {
-	return len(s.Argv) > 1 && s.Argv[0] == "mkfs.ext4" && s.Argv[len(s.Argv)-2] == img(c, ScratchFile)
+// scratchTools are the tools of the scratch disk, when the cell has one.
+func scratchTools(p Params) []Tool {
+	if !scratchWanted(p) {
+		return nil
+	}
+	return []Tool{e2fsprogs}
 }
 
-// runScratchStep makes the scratch disk, sized from a walk of the tree when the runner did not
-// know the tree's bytes (the command holds the stand-in). Only image methods call it: they read the whole tree anyway, while a
-// walk before a share method's workload would warm the host's caches.
-func runScratchStep(ctx context.Context, s Step, c Config, env HostEnv) error {
-	argv := append([]string(nil), s.Argv...)
-	if argv[len(argv)-1] == scratchSizeAuto {
-		t0 := time.Now()
-		ts, err := MeasureTree(ctx, c.Tree, env.Matcher)
-		if err != nil {
-			return err
-		}
-		argv[len(argv)-1] = strconv.FormatInt(ScratchSize(ts.Bytes)>>10, 10) + "k"
-		fmt.Fprintf(env.Log, "scratch disk: the filtered tree holds %d bytes (walked in %s)\n", ts.Bytes, time.Since(t0).Round(time.Millisecond))
-	}
-	return runTool(ctx, env.Log, argv, nil)
-}
+// e2fsprogs is mkfs.ext4, asked its version as mke2fs -V.
+var e2fsprogs = Tool{Name: "e2fsprogs", Package: "e2fsprogs", Paths: []string{"mkfs.ext4"}, VersionArgs: []string{"-V"}}
 
 // scratchDevices attaches the scratch disk, when the cell has one, after the tree's image:
 // the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them.
 func scratchDevices(c Config) []Device {
-	if !scratchWanted(c) {
+	if !scratchWanted(c.Params) {
 		return nil
 	}
-	return []Device{{Kind: "block", Path: img(c, ScratchFile)}}
+	return []Device{Disk{Path: img(c, ScratchFile)}}
 }
 
 // runTool runs argv in its own process group (killed as a whole when ctx ends, and when
@@ -232,6 +213,7 @@ func scratchDevices(c Config) []Device {
 // quotes the last lines the tool printed.
 func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader) error {
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
+	ran(log, argv)
 	out := &tailWriter{w: log, prefix: argv[0] + ": "}
 	cmd := proc.Command(ctx, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, out
@@ -254,12 +236,18 @@ func debugfsQuote(p string) (string, error) {
 	return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`, nil
 }
 
+// debugfsArgv applies the debugfs command file script to image.
+func debugfsArgv(image, script string) []string {
+	return []string{"debugfs", "-w", "-f", script, image}
+}
+
 // runDebugfs applies a debugfs command file to an ext4 image. debugfs exits 0 even when a
 // command fails and reports failures on stderr, after its version banner: anything else
 // there is an error, but for lines starting with one of the allowed prefixes.
 func runDebugfs(ctx context.Context, log io.Writer, image, script string, commands int, allowed ...string) error {
-	argv := []string{"debugfs", "-w", "-f", script, image}
+	argv := debugfsArgv(image, script)
 	fmt.Fprintf(log, "$ %s   (%d commands)\n", qemu.Quote(argv), commands)
+	ran(log, argv)
 	var stderr bytes.Buffer
 	cmd := proc.Command(ctx, argv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr // stdout echoes every command

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -40,7 +39,7 @@ func TestImageBuildTimes(t *testing.T) {
 	}
 	m, _ := tree.NewMatcher([]string{".git", "build/*", "!build/stage2cross"})
 	hidden, _ := tree.ExcludedRoots(ctx, root, m)
-	owner := &spec.Owner{UID: 1001, GID: 1001}
+	owner := &tree.Owner{UID: 1001, GID: 1001}
 	if _, err := tree.DigestTree(ctx, root, m); err != nil { // warm the page cache
 		t.Fatal(err)
 	}
@@ -79,13 +78,13 @@ func TestImageBuildTimes(t *testing.T) {
 	cfg := func(work string, params Params) Config {
 		return Config{Params: params, Tree: root, Work: work, Hidden: hidden, Exclude: []string{".git"}, Owner: owner}
 	}
-	env := HostEnv{Log: io.Discard, Matcher: m}
+	env := Env{Log: io.Discard, Matcher: m}
 	measure("walk: MeasureTree", func(string) error { _, err := MeasureTree(ctx, root, m); return err })
 	steps := func(meth Method, params Params) func(string) error {
 		return func(work string) error {
 			c := cfg(work, params)
-			for _, s := range meth.HostSteps(c) {
-				if _, err := meth.(HostRunner).RunHostStep(ctx, s, c, env); err != nil {
+			for _, s := range planOf(meth, c).Steps {
+				if _, err := runStep(ctx, s, env); err != nil {
 					return err
 				}
 			}
@@ -99,7 +98,7 @@ func TestImageBuildTimes(t *testing.T) {
 	for _, route := range []string{RouteView, RouteViewUnmapped, RouteStaging} {
 		measure("ext4 route "+route, func(work string) error {
 			c := cfg(work, Params{"size": "auto"})
-			return buildExt4Route(ctx, Ext4{}.HostSteps(c)[0].Argv, c, env, route)
+			return buildExt4Route(ctx, ext4Argv(c), c, env, route)
 		})
 	}
 	measure("ext4 route (a): cp -a, rm excluded, chown -R, mkfs.ext4 -d", sh(`cp -a "$1" "$2/s"; for h in $3; do rm -rf "$2/s/$h"; done

@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -152,7 +151,7 @@ func trickyTree(t *testing.T, owners map[string][2]int) string {
 // for the root: path, type and permission bits, owner, size, content hash or link target,
 // mtime in seconds, and for the second and later paths of a hard-linked file the first
 // path. With owner set, every owner is shown as owner (what an image should show).
-func treeText(t *testing.T, root string, m *tree.Matcher, owner *spec.Owner) string {
+func treeText(t *testing.T, root string, m *tree.Matcher, owner *tree.Owner) string {
 	t.Helper()
 	var lines []string
 	first := map[[2]uint64]string{}
@@ -245,7 +244,7 @@ func mountImage(t *testing.T, image, fstype string) string {
 
 // hostConfig is the Config of a cell building from root into a fresh work directory, the way
 // the runner makes it.
-func hostConfig(t *testing.T, root string, params Params, owner *spec.Owner) (Config, HostEnv, *bytes.Buffer) {
+func hostConfig(t *testing.T, root string, params Params, owner *tree.Owner) (Config, Env, *bytes.Buffer) {
 	t.Helper()
 	m, err := tree.NewMatcher(trickyExclude)
 	if err != nil {
@@ -262,18 +261,22 @@ func hostConfig(t *testing.T, root string, params Params, owner *spec.Owner) (Co
 	log := &bytes.Buffer{}
 	c := Config{Params: params, Tree: root, Work: work, Sockets: t.TempDir(), Hidden: hidden, Exclude: trickyExclude,
 		Owner: owner, Mountpoint: "/root/tree"}
-	return c, HostEnv{Log: log, Matcher: m}, log
+	return c, Env{Log: log, Matcher: m}, log
 }
 
 // runSteps runs every host step of the method as the runner does.
-func runSteps(t *testing.T, m Method, c Config, env HostEnv) {
+func runSteps(t *testing.T, m Method, c Config, env Env) {
 	t.Helper()
-	for _, s := range m.HostSteps(c) {
-		h, ok := m.(HostRunner)
-		if !ok {
-			t.Fatalf("%s is no HostRunner", m.Name())
+	if c.Size.Inodes == 0 { // as the host probe measures it
+		ts, err := MeasureTree(context.Background(), c.Tree, env.Matcher)
+		if err != nil {
+			t.Fatal(err)
 		}
-		undo, err := h.RunHostStep(context.Background(), s, c, env)
+		c.Size = ts
+	}
+	c = withTools(m, c)
+	for _, s := range planOf(m, c).Steps {
+		undo, err := runStep(context.Background(), s, env)
 		if undo != nil {
 			undo()
 		}
@@ -314,11 +317,11 @@ func diffLines(want, got string) string {
 func TestImagesHoldExactlyTheFilteredTree(t *testing.T) {
 	needTool(t, "mksquashfs", "mkfs.erofs", "mkfs.ext4", "debugfs")
 	needRoot(t)
-	owner := &spec.Owner{UID: 1001, GID: 1001}
+	owner := &tree.Owner{UID: 1001, GID: 1001}
 	for _, tc := range []struct {
 		method, fstype, image string
 		params                Params
-		owner                 *spec.Owner
+		owner                 *tree.Owner
 	}{
 		{"squashfs", "squashfs", "tree.sqfs", Params{"compression": "none", "block_size": int64(131072), "upper": "tmpfs"}, owner},
 		{"squashfs", "squashfs", "tree.sqfs", Params{"compression": "zstd", "block_size": int64(4096), "upper": "tmpfs"}, nil},

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -21,15 +20,15 @@ func imageCfg(params Params, hidden []string) Config {
 	return c
 }
 
-// TestImageHostSteps checks every host command of the image methods, as plans show them
-// (no Hidden) and as runs run them.
+// TestImageHostSteps checks every host command of the image methods, with the excluded
+// paths the host probe found (cfg: .git) or none.
 func TestImageHostSteps(t *testing.T) {
 	sq := Params{"compression": "none", "block_size": int64(131072), "upper": "tmpfs"}
 	sqDisk := Params{"compression": "lz4", "block_size": int64(131072), "upper": "disk"}
 	const mksquashfs = "mksquashfs /src/tree /run/w/tree.sqfs -noappend -quiet -no-progress -no-xattrs -b 131072 "
 	const scratch = "mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -i 4096 -E lazy_itable_init=0,lazy_journal_init=0 /run/w/scratch.ext4 "
-	const ext4 = "mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -E lazy_itable_init=0,lazy_journal_init=0 -N <inodes: computed from the tree> " +
-		"-d <the filtered tree: an id-mapped overlay view, a tar stream or a staging tree> /run/w/tree.ext4 "
+	const ext4 = "mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -E lazy_itable_init=0,lazy_journal_init=0 -N "
+	const debugfs = "debugfs -w -f /run/w/ext4-fixup.debugfs /run/w/tree.ext4"
 	for _, tc := range []struct {
 		name   string
 		method string
@@ -38,39 +37,48 @@ func TestImageHostSteps(t *testing.T) {
 	}{
 		{"squashfs plan", "squashfs", cfg(sq), []string{
 			mksquashfs + "-noI -noId -noD -noF -noX -force-uid 1001 -force-gid 1001 -wildcards -ef /run/w/exclude.list"}},
-		{"squashfs no exclusions, no owner", "squashfs", func() Config { c := cfg(sq); c.Exclude, c.Owner = nil, nil; return c }(), []string{
+		{"squashfs no exclusions, no owner", "squashfs", func() Config { c := cfg(sq); c.Exclude, c.Hidden, c.Owner = nil, nil, nil; return c }(), []string{
 			mksquashfs + "-noI -noId -noD -noF -noX"}},
 		{"squashfs upper disk", "squashfs", cfg(sqDisk), []string{
 			mksquashfs + "-comp lz4 -force-uid 1001 -force-gid 1001 -wildcards -ef /run/w/exclude.list",
-			scratch + "<size: 2 x the filtered tree's bytes, at least 1 GiB>"}},
-		{"squashfs upper disk, small tree", "squashfs", func() Config { c := cfg(sqDisk); c.TreeBytes = 3 << 20; return c }(), []string{
+			scratch + "1048576k"}},
+		{"squashfs upper disk, small tree", "squashfs", func() Config { c := cfg(sqDisk); c.Size.Bytes = 3 << 20; return c }(), []string{
 			mksquashfs + "-comp lz4 -force-uid 1001 -force-gid 1001 -wildcards -ef /run/w/exclude.list",
 			scratch + "1048576k"}},
-		{"squashfs upper disk, tree bytes known", "squashfs", func() Config { c := cfg(sqDisk); c.TreeBytes = 3 << 30; return c }(), []string{
+		{"squashfs upper disk, tree bytes known", "squashfs", func() Config { c := cfg(sqDisk); c.Size.Bytes = 3 << 30; return c }(), []string{
 			mksquashfs + "-comp lz4 -force-uid 1001 -force-gid 1001 -wildcards -ef /run/w/exclude.list",
 			scratch + "6291456k"}},
 		{"erofs plan", "erofs", cfg(Params{"compression": "lz4hc", "upper": "tmpfs"}), []string{
-			"mkfs.erofs --quiet --preserve-mtime -zlz4hc --force-uid=1001 --force-gid=1001 --exclude-path=<each excluded path from the tree walk> /run/w/tree.erofs /src/tree"}},
+			"mkfs.erofs --quiet --preserve-mtime -zlz4hc --force-uid=1001 --force-gid=1001 --exclude-path=.git /run/w/tree.erofs /src/tree"}},
 		{"erofs run", "erofs", imageCfg(Params{"compression": "none", "upper": "disk"}, []string{".git", "build/stage 1", "#x"}), []string{
 			"mkfs.erofs --quiet --preserve-mtime --force-uid=1001 --force-gid=1001 --exclude-path=.git --exclude-path=build/stage 1 --exclude-path=#x /run/w/tree.erofs /src/tree",
-			scratch + "<size: 2 x the filtered tree's bytes, at least 1 GiB>"}},
+			scratch + "1048576k"}},
 		{"erofs run, nothing hidden", "erofs", imageCfg(Params{"compression": "none"}, []string{}), []string{
 			"mkfs.erofs --quiet --preserve-mtime --force-uid=1001 --force-gid=1001 /run/w/tree.erofs /src/tree"}},
-		{"ext4 auto", "ext4", cfg(Params{"size": "auto"}), []string{ext4 + "<size: computed from the tree>"}},
-		{"ext4 15GiB", "ext4", cfg(Params{"size": "15GiB"}), []string{ext4 + "15728640k"}},
+		{"ext4 auto", "ext4", cfg(Params{"size": "auto"}), []string{ext4 + "4096 -d /run/w/view/view /run/w/tree.ext4 65536k", debugfs}},
+		{"ext4 15GiB", "ext4", cfg(Params{"size": "15GiB"}), []string{ext4 + "983040 -d /run/w/view/view /run/w/tree.ext4 15728640k", debugfs}},
+		{"ext4 nothing hidden, owner kept", "ext4", func() Config { c := cfg(Params{"size": "auto"}); c.Hidden, c.Owner = nil, nil; return c }(),
+			[]string{ext4 + "4096 -d /src/tree /run/w/tree.ext4 65536k", debugfs}},
+		{"ext4 without the privilege to mount", "ext4", func() Config {
+			c := cfg(Params{"size": "auto"})
+			c.CanMount, c.Tools = false, Found{"e2fsprogs": {Detail: E2fsVersion{1, 47, 2}}}
+			return c
+		}(), []string{ext4 + "4096 -d - /run/w/tree.ext4 65536k", debugfs}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Lookup(tc.method)
 			if err != nil {
 				t.Fatal(err)
 			}
-			steps := m.HostSteps(tc.c)
+			steps := planOf(m, tc.c).Steps
 			var got []string
 			for _, s := range steps {
 				if s.Kind != StepBuildImage || s.Desc == "" {
 					t.Errorf("step %+v", s)
 				}
-				got = append(got, strings.Join(s.Argv, " "))
+				for _, argv := range s.Commands {
+					got = append(got, strings.Join(argv, " "))
+				}
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -79,10 +87,9 @@ func TestImageHostSteps(t *testing.T) {
 	}
 }
 
-// TestErofsCommandExpandsThePlaceholder: a run whose rules exclude nothing in this tree has
-// no Hidden (nil), so the step keeps the plan's stand-in; the run replaces it.
-func TestErofsCommandExpandsThePlaceholder(t *testing.T) {
-	argv := Erofs{}.HostSteps(cfg(Params{"compression": "none"}))[0].Argv
+// TestErofsCommandNamesTheExcludedPaths: the plan's command has an --exclude-path for each
+// of the tree's excluded paths the host probe found, and none when nothing is excluded.
+func TestErofsCommandNamesTheExcludedPaths(t *testing.T) {
 	for _, tc := range []struct {
 		hidden []string
 		want   string
@@ -90,7 +97,9 @@ func TestErofsCommandExpandsThePlaceholder(t *testing.T) {
 		{nil, "mkfs.erofs --quiet --preserve-mtime --force-uid=1001 --force-gid=1001 /run/w/tree.erofs /src/tree"},
 		{[]string{"a b", "c/d"}, "mkfs.erofs --quiet --preserve-mtime --force-uid=1001 --force-gid=1001 --exclude-path=a b --exclude-path=c/d /run/w/tree.erofs /src/tree"},
 	} {
-		if got := strings.Join(erofsCommand(argv, tc.hidden), " "); got != tc.want {
+		c := cfg(Params{"compression": "none"})
+		c.Hidden = tc.hidden
+		if got := strings.Join(planOf(Erofs{}, c).Steps[0].Commands[0], " "); got != tc.want {
 			t.Errorf("hidden %q:\ngot  %s\nwant %s", tc.hidden, got, tc.want)
 		}
 	}
@@ -104,17 +113,18 @@ func TestScratchDiskWiring(t *testing.T) {
 		m, _ := Lookup(name)
 		for _, upper := range []string{"tmpfs", "disk"} {
 			c := cfg(Params{"compression": "none", "block_size": int64(131072), "upper": upper})
-			devs := m.Devices(c)
-			steps := m.GuestSteps(c)
+			devs := planOf(m, c).Devices
+			steps := planOf(m, c).Guest
 			ov := steps[len(steps)-1]
-			mods := strings.Join(m.Modules(c), " ")
+			mods := strings.Join(planOf(m, c).Modules, " ")
 			if upper == "tmpfs" {
-				if len(devs) != 1 || ov.UpperDevice != "" || strings.Contains(mods, "ext4") || len(m.HostSteps(c)) != 1 {
+				if len(devs) != 1 || ov.UpperDevice != "" || strings.Contains(mods, "ext4") || len(planOf(m, c).Steps) != 1 {
 					t.Errorf("%s upper tmpfs: devices %+v, overlay %+v, modules %s", name, devs, ov, mods)
 				}
 				continue
 			}
-			if len(devs) != 2 || devs[1].Path != "/run/w/scratch.ext4" || devs[1].ReadOnly || devs[1].Snapshot || !devs[0].ReadOnly {
+			d0, _ := devs[0].(Disk)
+			if d1, ok := devs[1].(Disk); len(devs) != 2 || d1.Path != "/run/w/scratch.ext4" || d1.ReadOnly || d1.Snapshot || !d0.ReadOnly || !ok {
 				t.Errorf("%s upper disk: devices %+v", name, devs)
 			}
 			if steps[0].Source != "/dev/vda" || ov.Kind != protocol.StepOverlay || ov.UpperDevice != "/dev/vdb" {
@@ -331,13 +341,13 @@ func TestRunScratchStepMakesAnEmptyExt4(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Config{Params: Params{"upper": "disk", "compression": "none", "block_size": int64(131072)}, Tree: root, Work: t.TempDir(),
-		Owner: &spec.Owner{UID: 1, GID: 1}}
+		Owner: &tree.Owner{UID: 1, GID: 1}}
 	var log bytes.Buffer
-	steps := Squashfs{}.HostSteps(c)
-	if len(steps) != 2 || !isScratchStep(steps[1], c) || isScratchStep(steps[0], c) {
+	steps := planOf(Squashfs{}, c).Steps
+	if len(steps) != 2 || steps[1].Commands[0][0] != "mkfs.ext4" || steps[0].Commands[0][0] != "mksquashfs" {
 		t.Fatalf("steps %+v", steps)
 	}
-	if _, err := (Squashfs{}).RunHostStep(context.Background(), steps[1], c, HostEnv{Log: &log}); err != nil {
+	if _, err := runStep(context.Background(), steps[1], Env{Log: &log}); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	out, err := exec.Command("dumpe2fs", "-h", filepath.Join(c.Work, ScratchFile)).CombinedOutput()

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -33,84 +34,158 @@ func (p Params) Str(name string) string {
 	return s
 }
 
-// Config is what a method knows about the cell it serves.
+// Config is what a method knows about the cell it serves. Everything in it was found before
+// planning (the host probe), so a method plans without touching the host.
 type Config struct {
 	Params     Params
 	Tree       string      // the host tree's root
 	Work       string      // the cell's scratch directory on the host (images, logs)
 	Sockets    string      // the cell's short directory for unix sockets
 	Hidden     []string    // the tree's top-most excluded paths (tree.ExcludedRoots)
-	HostPort   int         // a free loopback TCP port for a port forward; 0 in plans
+	HostPort   int         // a free loopback TCP port for a port forward
 	Exclude    []string    // the spec's exclusion rules
-	Owner      *spec.Owner // how files should appear in the guest; nil = as on the host
+	Owner      *tree.Owner // how files should appear in the guest; nil = as on the host
 	Mountpoint string      // where the guest sees the tree
 	Memory     int64       // guest memory in bytes
-	TreeBytes  int64       // content bytes of the filtered tree; 0 when unknown (plans)
+	Size       TreeSize    // the filtered tree, measured by the host probe
+	Tools      Found       // the host tools the probe found, by Tool.Name
+	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN): the ext4 build reads the tree
+	// through a private, read-only mount view.
+	CanMount bool
 }
+
+// StepKind names one kind of thing done for a cell; the runner times each kind as a phase.
+type StepKind string
 
 // Step kinds, in the order a cell runs them.
 const (
-	StepPrepareCache = "prepare-cache"
-	StepBuildImage   = "build-image"
-	StepStartDaemon  = "start-daemon"
-	StepBoot         = "boot"
-	StepTransfer     = "transfer"
-	StepMount        = "mount"
-	StepWorkload     = "workload"
-	StepTeardown     = "teardown"
+	StepPrepareCache StepKind = "prepare-cache"
+	StepBuildImage   StepKind = "build-image"
+	StepStartDaemon  StepKind = "start-daemon"
+	StepBoot         StepKind = "boot"
+	StepTransfer     StepKind = "transfer"
+	StepMount        StepKind = "mount"
+	StepWorkload     StepKind = "workload"
+	StepTeardown     StepKind = "teardown"
 )
 
-// Step is one thing done for a cell, with the exact host command where there is one.
+// Step is one thing done for a cell, with the exact host commands it runs.
 type Step struct {
-	Kind  string   `json:"kind"`
-	Desc  string   `json:"desc"`
-	Argv  []string `json:"argv,omitempty"`  // the host command
-	Guest []string `json:"guest,omitempty"` // what the agent does, written as shell commands
+	Kind     StepKind   `json:"kind"`
+	Desc     string     `json:"desc"`
+	Commands [][]string `json:"commands,omitempty"` // the host commands, in the order they run
+	Guest    []string   `json:"guest,omitempty"`    // what the agent does, written as shell commands
+	// Run does the step on the host: Go code around Commands (an exclusion list written
+	// first, a daemon supervised, a stream sent). nil runs Commands one after the other.
+	// The undo action, run at teardown even when the step failed, may be nil.
+	Run func(ctx context.Context, env Env) (undo func(), err error) `json:"-"`
 }
 
-// Method is one way of giving the guest the tree.
+// Plan is everything a method does for one cell, resolved before the cell runs.
+type Plan struct {
+	Modules  []string        // guest kernel modules (dependencies are resolved later)
+	Steps    []Step          // host steps: build an image, start a daemon, stream the tree
+	Devices  []Device        // what the method attaches to the VM
+	Guest    []protocol.Step // what the agent does to present the tree at the mountpoint
+	Warnings []string        // what the method cannot present as the spec asks
+	// HostOwners says that the guest sees the host's owners whatever tree.owner says (a
+	// share without id-mapped mounts): the workload then runs as root.
+	HostOwners bool
+}
+
+// Method is one way of giving the guest the tree. Everything about a method lives in its
+// file: nothing outside this package names one.
 type Method interface {
 	// Name is the method's name in specs.
 	Name() string
-	// Modules are the guest kernel modules the method needs (dependencies are resolved later).
-	Modules(c Config) []string
-	// HostSteps are the host-side steps: build an image, start a daemon, stream the tree.
-	HostSteps(c Config) []Step
-	// Devices describes what the method attaches to the VM.
-	Devices(c Config) []Device
-	// GuestSteps make the tree appear at c.Mountpoint.
-	GuestSteps(c Config) []protocol.Step
-	// Warnings says what the method cannot present as the spec asks.
-	Warnings(c Config) []string
+	// Params is the method's parameter table, in the order cell IDs list them; the spec
+	// loader and the JSON Schema are built from it.
+	Params() []param.Def
+	// Tools are the host tools the cells of p run, probed once before planning.
+	Tools(p Params) []Tool
+	// Carries says whether the tree's entry f reaches the guest through the method as it
+	// is on the host; when not, why (an empty why keeps the finding's own reason).
+	Carries(f tree.Finding) (ok bool, why string)
+	// Plan resolves the cell: host steps, devices, guest steps, modules, warnings.
+	Plan(c Config) (Plan, error)
 }
 
-// Device is a VM attachment, turned into QEMU options by the qemu package's caller.
-type Device struct {
-	Kind      string // "block", "virtfs", "vhost-user-fs", "serial-port", "serial-server", "user-net"
-	Path      string // image file, shared directory or socket
-	Tag       string // mount tag or port name
-	ReadOnly  bool
-	Snapshot  bool   // copy-on-write: guest writes never reach the file
-	Security  string // 9p security model
-	QueueSize int    // vhost-user-fs queue size
-	HostPort  int    // user-net forward, 0 = chosen at run time
-	GuestPort int
+// Env is what a step's Run may use besides its Config.
+type Env struct {
+	Log     io.Writer     // the cell's host log; a *Log also keeps the commands the steps ran
+	Matcher *tree.Matcher // the spec's exclusions
+	// Abort ends the cell now with err, e.g. when a helper daemon dies while the guest runs;
+	// callable from any goroutine; nil if unsupported.
+	Abort func(err error)
 }
 
-var methods = map[string]Method{}
+// Log is a cell's host log: the output of its host commands, and the commands themselves.
+type Log struct {
+	W    io.Writer
+	mu   sync.Mutex
+	cmds [][]string
+}
 
-func register(m Method) { methods[m.Name()] = m }
+// Write implements io.Writer.
+func (l *Log) Write(p []byte) (int, error) {
+	if l == nil || l.W == nil {
+		return len(p), nil
+	}
+	return l.W.Write(p)
+}
+
+// Ran notes that argv was started.
+func (l *Log) Ran(argv []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cmds = append(l.cmds, slices.Clone(argv))
+}
+
+// Commands returns the commands started so far, and forgets them.
+func (l *Log) Commands() [][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.cmds
+	l.cmds = nil
+	return c
+}
+
+// ran tells log, when it is a *Log, that argv was started.
+func ran(log io.Writer, argv []string) {
+	if l, ok := log.(*Log); ok && l != nil {
+		l.Ran(argv)
+	}
+}
+
+// RunCommands is the Run of a step that only runs its commands.
+func RunCommands(ctx context.Context, env Env, cmds [][]string) error {
+	for _, argv := range cmds {
+		if err := runTool(ctx, env.Log, argv, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	methods = map[string]Method{}
+	order   []string
+)
+
+// register adds m to the methods specs can name; each method's file calls it from init.
+func register(m Method) {
+	methods[m.Name()] = m
+	order = append(order, m.Name())
+}
+
+// Names returns the method names in alphabetical order.
+func Names() []string { return slices.Sorted(slices.Values(order)) }
 
 // Lookup returns the method called name.
 func Lookup(name string) (Method, error) {
 	m, ok := methods[name]
 	if !ok {
-		names := make([]string, 0, len(methods))
-		for n := range methods {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("unknown method %q (known: %v)", name, names)
+		return nil, fmt.Errorf("unknown method %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
 	return m, nil
 }
@@ -122,6 +197,10 @@ const (
 	dataPort  = "data"
 	guestPort = 2222
 )
+
+// upperParam is the parameter of the methods with an overlay: where its upper layer lives.
+var upperParam = param.Def{Name: "upper", Kind: param.KindEnum, Default: "tmpfs", Enum: []string{"tmpfs", "disk"},
+	Help: "where the overlay's upper layer lives in the guest: a tmpfs or a scratch disk"}
 
 // overlay returns the guest steps that put a writable overlay over the read-only lower layer.
 // A share exports the whole tree, so its overlay hides the excluded paths with whiteouts.
@@ -164,12 +243,6 @@ func overlayModules(c Config, lower ...string) []string {
 func img(c Config, name string) string { return filepath.Join(c.Work, name) }
 
 func sock(c Config, name string) string { return filepath.Join(c.Sockets, name) }
-
-// HostOwners is implemented by the methods that show the guest the host's owners whatever
-// tree.owner says (shares without id-mapped mounts).
-type HostOwners interface {
-	KeepsHostOwners() bool
-}
 
 func ownerWarning(method string, c Config) []string {
 	if c.Owner == nil {
@@ -228,20 +301,4 @@ func join(sep string, parts ...string) string {
 		out += p
 	}
 	return out
-}
-
-// HostEnv is what a method's host step may use besides its Config.
-type HostEnv struct {
-	Log     io.Writer     // the cell's host log
-	Matcher *tree.Matcher // the spec's exclusions
-	// Abort ends the cell now with err, e.g. when a helper daemon dies while the guest runs;
-	// callable from any goroutine; nil if unsupported.
-	Abort func(err error)
-}
-
-// HostRunner is implemented by methods whose host steps need Go code (an exclusion list
-// before mksquashfs, a daemon to supervise, a stream to send). RunHostStep returns an undo
-// action, run at teardown even when the step failed, or nil.
-type HostRunner interface {
-	RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (undo func(), err error)
 }

@@ -1,16 +1,18 @@
 package method
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 func cfg(params Params) Config {
 	return Config{Params: params, Tree: "/src/tree", Work: "/run/w", Sockets: "/tmp/s",
-		Exclude: []string{".git"}, Owner: &spec.Owner{UID: 1001, GID: 1001}, Mountpoint: "/root/tree", Memory: 1 << 30}
+		Exclude: []string{".git"}, Hidden: []string{".git"}, CanMount: true,
+		Owner: &tree.Owner{UID: 1001, GID: 1001}, Mountpoint: "/root/tree", Memory: 1 << 30}
 }
 
 func TestHostCommands(t *testing.T) {
@@ -24,10 +26,10 @@ func TestHostCommands(t *testing.T) {
 		{"squashfs", Params{"compression": "zstd", "block_size": int64(1 << 20)},
 			"mksquashfs /src/tree /run/w/tree.sqfs -noappend -quiet -no-progress -no-xattrs -b 1048576 -comp zstd -force-uid 1001 -force-gid 1001 -wildcards -ef /run/w/exclude.list"},
 		{"erofs", Params{"compression": "lz4hc"},
-			"mkfs.erofs --quiet --preserve-mtime -zlz4hc --force-uid=1001 --force-gid=1001 --exclude-path=<each excluded path from the tree walk> /run/w/tree.erofs /src/tree"},
+			"mkfs.erofs --quiet --preserve-mtime -zlz4hc --force-uid=1001 --force-gid=1001 --exclude-path=.git /run/w/tree.erofs /src/tree"},
 		{"ext4", Params{"size": "2GiB"},
-			"mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -E lazy_itable_init=0,lazy_journal_init=0 -N <inodes: computed from the tree> " +
-				"-d <the filtered tree: an id-mapped overlay view, a tar stream or a staging tree> /run/w/tree.ext4 2097152k"},
+			"mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -E lazy_itable_init=0,lazy_journal_init=0 -N 131072 " +
+				"-d /run/w/view/view /run/w/tree.ext4 2097152k debugfs -w -f /run/w/ext4-fixup.debugfs /run/w/tree.ext4"},
 		{"virtiofs", Params{"cache": "never", "thread_pool_size": int64(16), "daemon": "/usr/lib/qemu/virtiofsd"},
 			"/usr/lib/qemu/virtiofsd --socket-path=/tmp/s/virtiofsd.sock -o source=/src/tree -o cache=none -o sandbox=namespace --thread-pool-size=16 --rlimit-nofile=1048576"},
 	} {
@@ -35,11 +37,11 @@ func TestHostCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		steps := m.HostSteps(cfg(tc.params))
+		steps := planOf(m, cfg(tc.params)).Steps
 		if len(steps) != 1 {
 			t.Fatalf("%s: %d host steps", tc.method, len(steps))
 		}
-		if got := strings.Join(steps[0].Argv, " "); got != tc.want {
+		if got := strings.Join(slices.Concat(steps[0].Commands...), " "); got != tc.want {
 			t.Errorf("%s:\ngot  %s\nwant %s", tc.method, got, tc.want)
 		}
 	}
@@ -55,13 +57,13 @@ func TestGuestStepsPresentTreeAtMountpoint(t *testing.T) {
 		"ssh-tar":    {"target": "tmpfs"},
 		"serial-tar": {"target": "disk"},
 	}
-	for _, name := range spec.MethodNames() {
+	for _, name := range Names() {
 		m, err := Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := cfg(params[name])
-		steps := m.GuestSteps(c)
+		steps := planOf(m, c).Guest
 		presents := false
 		for _, s := range steps {
 			if s.Target == c.Mountpoint {
@@ -75,7 +77,7 @@ func TestGuestStepsPresentTreeAtMountpoint(t *testing.T) {
 		if err := job.Validate(); err != nil {
 			t.Errorf("%s: the agent would refuse the steps: %v", name, err)
 		}
-		if len(m.Modules(c)) == 0 && name != "serial-tar" {
+		if len(planOf(m, c).Modules) == 0 && name != "serial-tar" {
 			t.Errorf("%s: no modules", name)
 		}
 	}
@@ -87,7 +89,7 @@ func TestGuestStepsPresentTreeAtMountpoint(t *testing.T) {
 func TestOwnerWarnings(t *testing.T) {
 	for name, want := range map[string]bool{"9p": true, "virtiofs": true, "squashfs": false, "ext4": false} {
 		m, _ := Lookup(name)
-		if got := len(m.Warnings(cfg(Params{}))) > 0; got != want {
+		if got := len(planOf(m, cfg(Params{})).Warnings) > 0; got != want {
 			t.Errorf("%s warns about ownership: %v, want %v", name, got, want)
 		}
 	}

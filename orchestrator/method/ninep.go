@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // NineP shares the host tree read-only over virtio-9p (`-virtfs`) and puts an overlay on it.
@@ -11,31 +13,42 @@ type NineP struct{}
 
 func init() { register(NineP{}) }
 
+// NinePMaxMsize is the largest msize the Linux virtio 9p transport accepts.
+const NinePMaxMsize = 512000
+
 // Name implements Method.
 func (NineP) Name() string { return "9p" }
 
-// Modules implements Method.
-func (NineP) Modules(c Config) []string { return overlayModules(c, "9pnet_virtio", "9p") }
-
-// HostSteps implements Method: QEMU itself serves the share; only an overlay upper layer
-// on disk needs a scratch disk made first.
-func (NineP) HostSteps(c Config) []Step { return scratchSteps(c) }
-
-// Devices implements Method.
-func (NineP) Devices(c Config) []Device {
-	return append([]Device{{Kind: "virtfs", Path: c.Tree, Tag: shareTag, ReadOnly: true, Security: c.Params.Str("security_model")}},
-		scratchDevices(c)...)
+// Params implements Method.
+func (NineP) Params() []param.Def {
+	return []param.Def{
+		{Name: "msize", Kind: param.KindInt, Default: int64(NinePMaxMsize), Min: 4096, Max: NinePMaxMsize,
+			Help: "9p message size; the virtio transport caps it at 512000"},
+		{Name: "cache", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "loose", "fscache", "mmap"}},
+		{Name: "security_model", Kind: param.KindEnum, Default: "none",
+			Enum: []string{"none", "mapped-xattr", "mapped-file", "passthrough"}},
+		upperParam,
+	}
 }
 
-// GuestSteps implements Method.
-func (NineP) GuestSteps(c Config) []protocol.Step {
+// Tools implements Method: QEMU itself serves the share.
+func (NineP) Tools(p Params) []Tool { return scratchTools(p) }
+
+// Carries implements Method: the share shows every entry as it is.
+func (NineP) Carries(tree.Finding) (bool, string) { return true, "" }
+
+// Plan implements Method: QEMU itself serves the share; only an overlay upper layer on disk
+// needs a scratch disk made first.
+func (NineP) Plan(c Config) (Plan, error) {
 	opts := fmt.Sprintf("trans=virtio,version=9p2000.L,msize=%d,cache=%s", c.Params.Int("msize"), c.Params.Str("cache"))
-	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
-		FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...)
+	return Plan{
+		Modules: overlayModules(c, "9pnet_virtio", "9p"),
+		Steps:   scratchSteps(c),
+		Devices: append([]Device{NinePShare{Path: c.Tree, Tag: shareTag, ReadOnly: true, Security: c.Params.Str("security_model")}},
+			scratchDevices(c)...),
+		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
+			FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...),
+		Warnings:   ownerWarning("9p", c),
+		HostOwners: true,
+	}, nil
 }
-
-// KeepsHostOwners implements HostOwners.
-func (NineP) KeepsHostOwners() bool { return true }
-
-// Warnings implements Method.
-func (NineP) Warnings(c Config) []string { return ownerWarning("9p", c) }

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // Squashfs builds a squashfs image of the filtered tree with mksquashfs, attaches it as a
@@ -20,24 +21,41 @@ func init() { register(Squashfs{}) }
 // Name implements Method.
 func (Squashfs) Name() string { return "squashfs" }
 
-// Modules implements Method.
-func (Squashfs) Modules(c Config) []string {
-	return overlayModules(c, "virtio_blk", "squashfs")
+// Params implements Method.
+func (Squashfs) Params() []param.Def {
+	return []param.Def{
+		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "gzip", "lzo", "lz4", "xz", "zstd"}},
+		{Name: "block_size", Kind: param.KindSize, Default: int64(128 << 10), Min: 4 << 10, Max: 1 << 20, Check: param.PowerOfTwo},
+		upperParam,
+	}
+}
+
+// Tools implements Method.
+func (Squashfs) Tools(p Params) []Tool {
+	return append([]Tool{{Name: "squashfs-tools", Package: "squashfs-tools", Paths: []string{"mksquashfs"}, VersionArgs: []string{"-version"}}},
+		scratchTools(p)...)
+}
+
+// Carries implements Method: an excluded path with a newline cannot be written into the
+// exclusion list mksquashfs reads.
+func (Squashfs) Carries(f tree.Finding) (bool, string) {
+	return !(f.Kind == tree.KindNewline && f.Excluded), ""
 }
 
 // ExcludeFile is the file, in the cell's work directory, listing the top-most excluded paths
 // of the tree one per line, as mksquashfs -wildcards -ef reads it (see SquashfsExcludeLine).
 const ExcludeFile = "exclude.list"
 
-// HostSteps implements Method.
+// Plan implements Method.
 //
 // The exclusions are given with -wildcards. Without it mksquashfs (4.5.1) resolves every
 // listed path to its inode and leaves out every file with that inode, so a file hard-linked
 // from an excluded directory would vanish from the kept part of the tree too; with it the
 // lines are patterns matched against paths relative to the source, which SquashfsExcludeLine
 // escapes into exact names.
-func (Squashfs) HostSteps(c Config) []Step {
-	argv := []string{"mksquashfs", c.Tree, img(c, "tree.sqfs"), "-noappend", "-quiet", "-no-progress", "-no-xattrs",
+func (Squashfs) Plan(c Config) (Plan, error) {
+	image := img(c, "tree.sqfs")
+	argv := []string{"mksquashfs", c.Tree, image, "-noappend", "-quiet", "-no-progress", "-no-xattrs",
 		"-b", strconv.FormatInt(c.Params.Int("block_size"), 10)}
 	if comp := c.Params.Str("compression"); comp == "none" {
 		argv = append(argv, "-noI", "-noId", "-noD", "-noF", "-noX")
@@ -47,26 +65,26 @@ func (Squashfs) HostSteps(c Config) []Step {
 	if c.Owner != nil {
 		argv = append(argv, "-force-uid", strconv.Itoa(c.Owner.UID), "-force-gid", strconv.Itoa(c.Owner.GID))
 	}
-	if len(c.Exclude) > 0 {
-		argv = append(argv, "-wildcards", "-ef", img(c, ExcludeFile))
-	}
-	steps := []Step{{Kind: StepBuildImage, Desc: "build the squashfs image (excluded paths listed by the tree walk)", Argv: argv}}
-	return append(steps, scratchSteps(c)...)
-}
-
-// RunHostStep implements HostRunner: it writes the exclusion list mksquashfs reads, then runs
-// the step's command.
-func (Squashfs) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
-	if isScratchStep(s, c) {
-		return nil, runScratchStep(ctx, s, c, env)
-	}
-	if i := slices.Index(s.Argv, "-ef"); i >= 0 && i+1 < len(s.Argv) {
-		if err := writeSquashfsExcludes(s.Argv[i+1], c.Hidden); err != nil {
-			return nil, err
+	build := Step{Kind: StepBuildImage, Desc: "build the squashfs image", Commands: [][]string{argv}}
+	if len(c.Hidden) > 0 {
+		list := img(c, ExcludeFile)
+		build.Desc = fmt.Sprintf("write the %d excluded paths to %s, then build the squashfs image", len(c.Hidden), list)
+		build.Commands[0] = append(argv, "-wildcards", "-ef", list)
+		build.Run = func(ctx context.Context, env Env) (func(), error) {
+			if err := writeSquashfsExcludes(list, c.Hidden); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(env.Log, "%s: %d excluded paths: %s\n", list, len(c.Hidden), strings.Join(c.Hidden, ", "))
+			return nil, RunCommands(ctx, env, build.Commands)
 		}
-		fmt.Fprintf(env.Log, "%s: %d excluded paths: %s\n", s.Argv[i+1], len(c.Hidden), strings.Join(c.Hidden, ", "))
 	}
-	return nil, runTool(ctx, env.Log, s.Argv, nil)
+	return Plan{
+		Modules: overlayModules(c, "virtio_blk", "squashfs"),
+		Steps:   append([]Step{build}, scratchSteps(c)...),
+		Devices: append([]Device{Disk{Path: image, ReadOnly: true}}, scratchDevices(c)...),
+		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
+			FSType: "squashfs", ReadOnly: true}}, overlay(c, false)...),
+	}, nil
 }
 
 func writeSquashfsExcludes(file string, hidden []string) error {
@@ -115,17 +133,3 @@ func SquashfsExcludeLine(rel string) (string, error) {
 	}
 	return line, nil
 }
-
-// Devices implements Method.
-func (Squashfs) Devices(c Config) []Device {
-	return append([]Device{{Kind: "block", Path: img(c, "tree.sqfs"), ReadOnly: true}}, scratchDevices(c)...)
-}
-
-// GuestSteps implements Method.
-func (Squashfs) GuestSteps(c Config) []protocol.Step {
-	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
-		FSType: "squashfs", ReadOnly: true}}, overlay(c, false)...)
-}
-
-// Warnings implements Method.
-func (Squashfs) Warnings(Config) []string { return nil }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // SSHTar is the seed study's naive baseline: the filtered, owner-mapped tree as a tar stream
@@ -16,60 +18,69 @@ func init() { register(SSHTar{}) }
 // Name implements Method.
 func (SSHTar) Name() string { return "ssh-tar" }
 
-// Modules implements Method.
-func (SSHTar) Modules(c Config) []string { return tarModules(c, "virtio_net") }
-
-// HostSteps implements Method.
-func (SSHTar) HostSteps(c Config) []Step {
-	return append(scratchSteps(c), Step{Kind: StepTransfer, Desc: fmt.Sprintf(
-		"stream the filtered tree as tar (owner %s) over SSH (%s, pinned host key) to 127.0.0.1:<free port, 10222 in the plan> -> guest:%d; guest runs tar -x -C %s",
-		ownerText(c), c.Params.Str("cipher"), guestPort, c.Mountpoint)})
+// SSHCiphers are the ciphers vmfsbench's SSH client and the guest agent's server both speak.
+var SSHCiphers = []string{
+	"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+	"aes128-ctr", "aes192-ctr", "aes256-ctr",
 }
 
-// Devices implements Method: the forward from the cell's free loopback port (10222 in plans).
-func (SSHTar) Devices(c Config) []Device {
-	return append([]Device{{Kind: "user-net", HostPort: c.HostPort, GuestPort: guestPort}}, scratchDevices(c)...)
-}
-
-// GuestSteps implements Method: the target, the network, then the agent's sshd, which ends
-// when the one tar session has extracted the stream.
-func (SSHTar) GuestSteps(c Config) []protocol.Step {
-	return append(tarTarget(c), protocol.Step{Kind: protocol.StepNetUp, Name: "net-up"}, sshdStep(c))
-}
-
-// RunHostStep implements HostRunner: the transfer connects to the guest's sshd (pinning the
-// cell's host key, retrying until it is up) and streams the tree into `tar -x`; it ends
-// when the guest reported tar's exit status, so it includes the extraction.
-func (SSHTar) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
-	if s.Kind != StepTransfer {
-		return nil, runTarScratchStep(ctx, s, c, env)
+// Params implements Method.
+func (SSHTar) Params() []param.Def {
+	return []param.Def{
+		{Name: "cipher", Kind: param.KindEnum, Default: SSHCiphers[0], Enum: SSHCiphers},
+		targetParam,
 	}
-	t, err := cellSSHTarget(c)
-	if err != nil {
-		return nil, err
-	}
-	st, err := sendSSH(ctx, t, treeSource(c, env.Matcher))
-	st.log(env.Log, "ssh-tar ("+c.Params.Str("cipher")+")")
-	return nil, err
 }
 
-// Warnings implements Method.
-func (SSHTar) Warnings(Config) []string { return nil }
+// targetParam is where a stream method extracts the tree in the guest.
+var targetParam = param.Def{Name: "target", Kind: param.KindEnum, Default: "tmpfs", Enum: []string{"tmpfs", "disk"},
+	Help: "where the guest extracts the stream"}
+
+// Tools implements Method: the SSH client is vmfsbench's own.
+func (SSHTar) Tools(p Params) []Tool { return scratchTools(p) }
+
+// Carries implements Method.
+func (m SSHTar) Carries(f tree.Finding) (bool, string) { return streamCarries(m.Name(), f) }
+
+// streamCarries is Carries of the tar stream methods.
+func streamCarries(method string, f tree.Finding) (bool, string) {
+	if f.Kind == tree.KindSpecial {
+		return false, method + "'s tar stream leaves them out (it carries files, directories, symlinks and hard links only); the tree digest ignores them too"
+	}
+	return true, ""
+}
+
+// Plan implements Method: the transfer connects to the guest's sshd (pinning the cell's
+// host key, retrying until it is up) and streams the tree into `tar -x`; it ends when the
+// guest reported tar's exit status, so it includes the extraction. The guest configures its
+// network, then runs the agent's sshd, which ends when the one tar session has extracted
+// the stream.
+func (SSHTar) Plan(c Config) (Plan, error) {
+	transfer := Step{Kind: StepTransfer, Desc: fmt.Sprintf(
+		"stream the filtered tree as tar (owner %s) over SSH (%s, pinned host key) to 127.0.0.1:%d -> guest:%d; guest runs tar -x -C %s",
+		ownerText(c), c.Params.Str("cipher"), c.HostPort, guestPort, c.Mountpoint),
+		Run: func(ctx context.Context, env Env) (func(), error) {
+			t, err := cellSSHTarget(c)
+			if err != nil {
+				return nil, err
+			}
+			st, err := sendSSH(ctx, t, treeSource(c, env.Matcher))
+			st.log(env.Log, "ssh-tar ("+c.Params.Str("cipher")+")")
+			return nil, err
+		}}
+	return Plan{
+		Modules: tarModules(c, "virtio_net"),
+		Steps:   append(scratchSteps(c), transfer),
+		Devices: append([]Device{UserNet{HostPort: c.HostPort, GuestPort: guestPort}}, scratchDevices(c)...),
+		Guest:   append(tarTarget(c), protocol.Step{Kind: protocol.StepNetUp, Name: "net-up"}, sshdStep(c)),
+	}, nil
+}
 
 func ownerText(c Config) string {
 	if c.Owner == nil {
 		return "as on the host"
 	}
 	return fmt.Sprintf("%d:%d", c.Owner.UID, c.Owner.GID)
-}
-
-// runTarScratchStep runs a tar method's host step other than the transfer: the scratch disk
-// of target: disk.
-func runTarScratchStep(ctx context.Context, s Step, c Config, env HostEnv) error {
-	if !isScratchStep(s, c) {
-		return fmt.Errorf("%s: no way to run host step %q (%s)", c.Params.Str("target"), s.Kind, s.Desc)
-	}
-	return runScratchStep(ctx, s, c, env)
 }
 
 func tarModules(c Config, extra ...string) []string {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/guestinit/sshd"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -145,14 +144,14 @@ func TestSSHTarTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cipher := range spec.SSHCiphers {
+	for _, cipher := range SSHCiphers {
 		t.Run(cipher, func(t *testing.T) {
 			dst := t.TempDir()
 			c := Config{Params: Params{"cipher": cipher, "target": "tmpfs"}, Tree: src, Work: t.TempDir(), Mountpoint: dst,
-				Owner: &spec.Owner{UID: os.Getuid(), GID: os.Getgid()}}
+				Owner: &tree.Owner{UID: os.Getuid(), GID: os.Getgid()}}
 			served := guestSSHD(t, &c, gnuExtract(t))
 			var log bytes.Buffer
-			undo, err := SSHTar{}.RunHostStep(context.Background(), Step{Kind: StepTransfer}, c, HostEnv{Log: &log, Matcher: m})
+			undo, err := runStep(context.Background(), stepOf(SSHTar{}, c, StepTransfer), Env{Log: &log, Matcher: m})
 			if err != nil || undo != nil {
 				t.Fatalf("transfer: %v (undo %v)\n%s", err, undo != nil, log.String())
 			}
@@ -241,7 +240,7 @@ func TestSSHTarFailures(t *testing.T) {
 			c := cell("chacha20-poly1305@openssh.com")
 			served := tc.setup(t, &c)
 			start := time.Now()
-			_, err := SSHTar{}.RunHostStep(context.Background(), Step{Kind: StepTransfer}, c, HostEnv{Log: io.Discard, Matcher: m})
+			_, err := runStep(context.Background(), stepOf(SSHTar{}, c, StepTransfer), Env{Log: io.Discard, Matcher: m})
 			want := strings.ReplaceAll(strings.ReplaceAll(tc.want, "%s", c.Mountpoint), "%t", c.Tree)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err %v, want one containing %q", err, want)
@@ -318,7 +317,7 @@ func TestSerialTarTransfer(t *testing.T) {
 	type result struct{ err error }
 	out := make(chan result, 1)
 	go func() {
-		_, err := SerialTar{}.RunHostStep(context.Background(), Step{Kind: StepTransfer}, c, HostEnv{Log: &log, Matcher: m})
+		_, err := runStep(context.Background(), stepOf(SerialTar{}, c, StepTransfer), Env{Log: &log, Matcher: m})
 		out <- result{err}
 	}()
 	select {
@@ -354,7 +353,7 @@ func TestSerialTarFailures(t *testing.T) {
 		c := Config{Tree: src, Sockets: t.TempDir()}
 		newFakeQEMU(t, sock(c, "data.sock"), true)
 		start := time.Now()
-		_, err := SerialTar{}.RunHostStep(context.Background(), Step{Kind: StepTransfer}, c, HostEnv{Log: io.Discard, Matcher: m})
+		_, err := runStep(context.Background(), stepOf(SerialTar{}, c, StepTransfer), Env{Log: io.Discard, Matcher: m})
 		if err == nil || !strings.Contains(err.Error(), "the stream stalled: no progress for 500ms after") {
 			t.Errorf("err %v", err)
 		}
@@ -365,7 +364,7 @@ func TestSerialTarFailures(t *testing.T) {
 	t.Run("no socket: QEMU is gone", func(t *testing.T) {
 		c := Config{Tree: src, Sockets: t.TempDir()}
 		start := time.Now()
-		_, err := SerialTar{}.RunHostStep(context.Background(), Step{Kind: StepTransfer}, c, HostEnv{Log: io.Discard, Matcher: m})
+		_, err := runStep(context.Background(), stepOf(SerialTar{}, c, StepTransfer), Env{Log: io.Discard, Matcher: m})
 		if err == nil || !strings.Contains(err.Error(), "connecting to QEMU's socket of the port: dial unix "+sock(c, "data.sock")) {
 			t.Errorf("err %v", err)
 		}
@@ -378,7 +377,7 @@ func TestSerialTarFailures(t *testing.T) {
 		newFakeQEMU(t, sock(c, "data.sock"), true)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err := SerialTar{}.RunHostStep(ctx, Step{Kind: StepTransfer}, c, HostEnv{Log: io.Discard, Matcher: m})
+		_, err := runStep(ctx, stepOf(SerialTar{}, c, StepTransfer), Env{Log: io.Discard, Matcher: m})
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err %v, want the context's", err)
 		}

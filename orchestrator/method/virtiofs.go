@@ -3,9 +3,10 @@ package method
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // Virtiofs shares the host tree through a virtiofsd daemon on vhost-user-fs and puts an
@@ -18,81 +19,108 @@ func init() { register(Virtiofs{}) }
 // Name implements Method.
 func (Virtiofs) Name() string { return "virtiofs" }
 
-// Modules implements Method.
-func (Virtiofs) Modules(c Config) []string { return overlayModules(c, "virtiofs") }
+// Params implements Method.
+func (Virtiofs) Params() []param.Def {
+	return []param.Def{
+		{Name: "cache", Kind: param.KindEnum, Default: "auto", Enum: []string{"always", "auto", "never"}},
+		{Name: "thread_pool_size", Kind: param.KindInt, Default: int64(0), Min: 0, Max: 1024},
+		{Name: "queue_size", Kind: param.KindInt, Default: int64(1024), Min: 64, Max: 1024, Check: param.PowerOfTwo,
+			Help: "virtqueue size of vhost-user-fs-pci; QEMU caps it at 1024"},
+		{Name: "daemon", Kind: param.KindString, Default: "auto",
+			Help: "virtiofsd binary, or auto to find one on the host"},
+		upperParam,
+	}
+}
+
+// Tools implements Method: the daemon the cell asks for, or the first usable one of
+// virtiofsd on PATH, /usr/libexec/virtiofsd (both usually the Rust daemon) and QEMU's C
+// daemon. The flavour comes from what the binary prints for --version and --help.
+func (Virtiofs) Tools(p Params) []Tool {
+	t := Tool{Name: daemonTool(p), Package: "virtiofsd (Debian 13) or qemu-system-common (Debian 12)",
+		Paths: []string{"virtiofsd", rustVirtiofsd, cVirtiofsd}, Probe: probeVirtiofsd}
+	if d := p.Str("daemon"); d != "auto" && d != "" {
+		t.Paths, t.Package = []string{d}, ""
+	}
+	return append([]Tool{t}, scratchTools(p)...)
+}
+
+// daemonTool is the name of the cell's daemon among the host's tools: "virtiofsd", or
+// "virtiofsd PATH" for a daemon the spec names.
+func daemonTool(p Params) string {
+	if d := p.Str("daemon"); d != "auto" && d != "" {
+		return "virtiofsd " + d
+	}
+	return "virtiofsd"
+}
+
+func probeVirtiofsd(_ context.Context, path string) (string, any, error) {
+	d := inspectVirtiofsd(path)
+	return d.Version, d, d.Err
+}
+
+// Carries implements Method: the share shows every entry as it is.
+func (Virtiofs) Carries(tree.Finding) (bool, string) { return true, "" }
 
 func (Virtiofs) socket(c Config) string { return sock(c, "virtiofsd.sock") }
 
-// daemonOptions translates the cell's parameters for the daemon.
-func (v Virtiofs) daemonOptions(c Config, d Virtiofsd) DaemonOptions {
-	return DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
-		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)}
+// daemon is the cell's daemon as the host probe found it; when it found none, QEMU's C
+// daemon, so that a plan still shows the usual command.
+func (Virtiofs) daemon(c Config) Virtiofsd {
+	h, probed := c.Tools[daemonTool(c.Params)]
+	if d, ok := h.Detail.(Virtiofsd); ok {
+		return d
+	}
+	if !probed {
+		h.Err = fmt.Errorf("virtiofsd was not looked for")
+	}
+	if want := c.Params.Str("daemon"); want != "auto" && want != "" {
+		return Virtiofsd{Path: want, Flavor: FlavorRust, Err: h.Err}
+	}
+	return Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Err: h.Err}
 }
 
-// HostSteps implements Method.
-func (v Virtiofs) HostSteps(c Config) []Step {
-	d := FindVirtiofsd(c.Params.Str("daemon"))
+// Plan implements Method. The daemon is started in its own process group and the step
+// returns once it listens on its socket; a daemon that dies while the guest runs ends the
+// cell at once. The undo action stops the whole group and removes the socket; it never
+// blocks for more than about ten seconds.
+func (v Virtiofs) Plan(c Config) (Plan, error) {
+	d := v.daemon(c)
+	argv := d.Argv(DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
+		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)})
 	name := map[string]string{FlavorC: "C", FlavorRust: "Rust"}[d.Flavor]
-	return append(scratchSteps(c), Step{Kind: StepStartDaemon, Desc: fmt.Sprintf("start the %s virtiofsd, wait for its socket", name),
-		Argv: d.Argv(v.daemonOptions(c, d))})
-}
-
-// RunHostStep implements HostRunner: it starts the daemon of the start-daemon step (the
-// step's argv, as the plan shows it) in its own process group and returns once the daemon
-// listens on its socket. The undo action stops the whole group and removes the socket; it
-// never blocks for more than about ten seconds.
-func (v Virtiofs) RunHostStep(ctx context.Context, s Step, c Config, env HostEnv) (func(), error) {
-	if isScratchStep(s, c) {
-		return nil, runScratchStep(ctx, s, c, env)
-	}
-	if s.Kind != StepStartDaemon {
-		return nil, fmt.Errorf("virtiofs has no host step %q", s.Kind)
-	}
-	d := FindVirtiofsd(c.Params.Str("daemon"))
-	if d.Err != nil {
-		return nil, d.Err
-	}
-	if d.Flavor == FlavorC && SandboxFor(d.Flavor) == "namespace" && !hasCap(capSysAdmin) {
-		// It would fail only once QEMU connects, leaving the guest's mount to hang.
-		return nil, fmt.Errorf("the C virtiofsd %s must run as root: it enters new namespaces when QEMU connects "+
-			"(run vmfsbench as root, or give the method a Rust daemon: PATH)", d.Path)
-	}
-	log := env.Log
-	if log == nil {
-		log = io.Discard
-	}
-	// A daemon that dies while the guest runs ends the cell at once through env.Abort.
-	p, err := startDaemon(ctx, s.Argv, v.socket(c), d.Flavor, log, env.Abort)
-	if p == nil {
-		return nil, err
-	}
-	return p.stop, err
-}
-
-// Devices implements Method.
-func (v Virtiofs) Devices(c Config) []Device {
-	return append([]Device{{Kind: "vhost-user-fs", Path: v.socket(c), Tag: shareTag, QueueSize: int(c.Params.Int("queue_size"))}},
-		scratchDevices(c)...)
-}
-
-// GuestSteps implements Method.
-func (Virtiofs) GuestSteps(c Config) []protocol.Step {
-	return append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
-		FSType: "virtiofs", ReadOnly: true}}, overlay(c, true)...)
-}
-
-// KeepsHostOwners implements HostOwners.
-func (Virtiofs) KeepsHostOwners() bool { return true }
-
-// Warnings implements Method.
-func (Virtiofs) Warnings(c Config) []string {
+	start := Step{Kind: StepStartDaemon, Desc: fmt.Sprintf("start the %s virtiofsd, wait for its socket", name),
+		Commands: [][]string{argv},
+		Run: func(ctx context.Context, env Env) (func(), error) {
+			if d.Err != nil {
+				return nil, d.Err
+			}
+			if d.Flavor == FlavorC && SandboxFor(d.Flavor) == "namespace" && !hasCap(capSysAdmin) {
+				// It would fail only once QEMU connects, leaving the guest's mount to hang.
+				return nil, fmt.Errorf("the C virtiofsd %s must run as root: it enters new namespaces when QEMU connects "+
+					"(run vmfsbench as root, or give the method a Rust daemon: PATH)", d.Path)
+			}
+			p, err := startDaemon(ctx, argv, v.socket(c), d.Flavor, env.Log, env.Abort)
+			if p == nil {
+				return nil, err
+			}
+			return p.stop, err
+		}}
 	w := ownerWarning("virtiofs", c)
-	if n := c.Params.Int("thread_pool_size"); n > 2 && c.Params.Str("cache") == "never" && FindVirtiofsd(c.Params.Str("daemon")).Flavor == FlavorC {
+	if n := c.Params.Int("thread_pool_size"); n > 2 && c.Params.Str("cache") == "never" && d.Flavor == FlavorC {
 		// Measured on Debian 12 (QEMU 7.2.22, GLib 2.74): 16 threads died in 3 of 3 runs of
 		// a 2,000-file read-all, 1 and 2 threads and the other cache modes with 16 or 64 lived.
 		w = append(w, fmt.Sprintf("thread_pool_size %d with cache=never: the C virtiofsd's GLib thread pool calls "+
 			"sched_getaffinity as it grows under load, and the daemon's own seccomp filter kills it for that (SIGSYS, "+
 			"see the host's audit log); the guest then waits until the workload timeout", n))
 	}
-	return w
+	return Plan{
+		Modules: overlayModules(c, "virtiofs"),
+		Steps:   append(scratchSteps(c), start),
+		Devices: append([]Device{VhostUserFS{Socket: v.socket(c), Tag: shareTag, QueueSize: int(c.Params.Int("queue_size"))}},
+			scratchDevices(c)...),
+		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
+			FSType: "virtiofs", ReadOnly: true}}, overlay(c, true)...),
+		Warnings:   w,
+		HostOwners: true,
+	}, nil
 }

@@ -133,9 +133,9 @@ func TestFindVirtiofsdTellsFlavours(t *testing.T) {
 		{fakeDaemon(t, dir, "rust-old", "rust-old", "serve"), FlavorRust, "virtiofsd backend 1.1.0", "", false},
 		{notDaemon, FlavorRust, "hello 1.0", "not a virtiofsd", false},
 		{broken, FlavorRust, "", "cannot run it", false},
-		{filepath.Join(dir, "missing"), FlavorRust, "", "no such file", false},
+		{filepath.Join(dir, "missing"), FlavorRust, "", "does not exist", false},
 	} {
-		d := FindVirtiofsd(tc.path)
+		d := findVirtiofsd(tc.path)
 		if d.Path != tc.path || d.Flavor != tc.flavor || d.Version != tc.version {
 			t.Errorf("%s: got path %s flavour %q version %q, want flavour %q version %q", tc.path, d.Path, d.Flavor, d.Version, tc.flavor, tc.version)
 		}
@@ -146,7 +146,7 @@ func TestFindVirtiofsdTellsFlavours(t *testing.T) {
 			t.Errorf("%s: has --readonly = %v", tc.path, !tc.readonly)
 		}
 	}
-	if d := FindVirtiofsd(cVirtiofsd); d.Err == nil && d.Flavor != FlavorC {
+	if d := findVirtiofsd(cVirtiofsd); d.Err == nil && d.Flavor != FlavorC {
 		t.Errorf("Debian's C daemon taken for %q (%s)", d.Flavor, d.Version)
 	}
 }
@@ -156,11 +156,11 @@ func TestFindVirtiofsdSearchesPath(t *testing.T) {
 	want := fakeDaemon(t, dir, "virtiofsd", "rust", "serve")
 	t.Setenv("PATH", dir+":/usr/bin:/bin")
 	for _, name := range []string{"auto", "", "virtiofsd"} {
-		if d := FindVirtiofsd(name); d.Path != want || d.Flavor != FlavorRust || d.Err != nil {
-			t.Errorf("FindVirtiofsd(%q) = %s %s %v, want the Rust daemon on PATH %s", name, d.Path, d.Flavor, d.Err, want)
+		if d := findVirtiofsd(name); d.Path != want || d.Flavor != FlavorRust || d.Err != nil {
+			t.Errorf("findVirtiofsd(%q) = %s %s %v, want the Rust daemon on PATH %s", name, d.Path, d.Flavor, d.Err, want)
 		}
 	}
-	if d := FindVirtiofsd("no-such-virtiofsd"); d.Err == nil {
+	if d := findVirtiofsd("no-such-virtiofsd"); d.Err == nil {
 		t.Errorf("a missing daemon name was found: %+v", d)
 	}
 }
@@ -285,11 +285,11 @@ func daemonConfig(t *testing.T, daemon, tree string) Config {
 // startStep runs the start-daemon step of c as the runner does.
 func startStep(t *testing.T, c Config, log *lockedBuffer) (func(), error) {
 	t.Helper()
-	steps := Virtiofs{}.HostSteps(c)
+	steps := planOf(Virtiofs{}, c).Steps
 	if len(steps) != 1 || steps[0].Kind != StepStartDaemon {
 		t.Fatalf("host steps %+v", steps)
 	}
-	return Virtiofs{}.RunHostStep(context.Background(), steps[0], c, HostEnv{Log: log})
+	return runStep(context.Background(), steps[0], Env{Log: log})
 }
 
 // groupMembers lists the live processes of process group pgid.
@@ -327,7 +327,7 @@ func daemonPid(t *testing.T, socket string) int {
 
 func needCDaemon(t *testing.T) {
 	t.Helper()
-	if d := FindVirtiofsd(cVirtiofsd); d.Err != nil {
+	if d := findVirtiofsd(cVirtiofsd); d.Err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("CI=true but %v", d.Err)
 		}
@@ -439,10 +439,10 @@ func TestDaemonFailuresAreClear(t *testing.T) {
 	}
 	t.Run("interrupted", func(t *testing.T) {
 		c := daemonConfig(t, fakeDaemon(t, dir, "silent", "c", "silent"), t.TempDir())
-		steps := Virtiofs{}.HostSteps(c)
+		steps := planOf(Virtiofs{}, c).Steps
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		undo, err := Virtiofs{}.RunHostStep(ctx, steps[0], c, HostEnv{Log: &lockedBuffer{}})
+		undo, err := runStep(ctx, steps[0], Env{Log: &lockedBuffer{}})
 		if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for virtiofsd") {
 			t.Errorf("error %v", err)
 		}
@@ -535,23 +535,20 @@ func TestDaemonDeathIsReported(t *testing.T) {
 	}
 }
 
-func TestRunHostStepRefusesOtherSteps(t *testing.T) {
+func TestStartDaemonRefuses(t *testing.T) {
 	c := daemonConfig(t, "auto", t.TempDir())
-	if _, err := (Virtiofs{}).RunHostStep(context.Background(), Step{Kind: StepBuildImage}, c, HostEnv{}); err == nil {
-		t.Error("virtiofs ran a build-image step")
-	}
 	saved := effectiveCaps
 	effectiveCaps = func() uint64 { return 0 } // an ordinary user
 	c.Params["daemon"] = fakeDaemon(t, t.TempDir(), "virtiofsd", "c", "serve")
-	steps := Virtiofs{}.HostSteps(c)
-	_, err := Virtiofs{}.RunHostStep(context.Background(), steps[0], c, HostEnv{})
+	steps := planOf(Virtiofs{}, c).Steps
+	_, err := runStep(context.Background(), steps[0], Env{})
 	effectiveCaps = saved
 	if err == nil || !strings.Contains(err.Error(), "must run as root") {
 		t.Errorf("the C daemon without root: %v", err)
 	}
 	c.Params["daemon"] = filepath.Join(t.TempDir(), "nothing")
-	steps = Virtiofs{}.HostSteps(c)
-	if _, err := (Virtiofs{}).RunHostStep(context.Background(), steps[0], c, HostEnv{}); err == nil || !strings.Contains(err.Error(), "no such file") {
+	steps = planOf(Virtiofs{}, c).Steps
+	if _, err := runStep(context.Background(), steps[0], Env{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("a missing daemon: %v", err)
 	}
 }
@@ -572,7 +569,7 @@ func TestWarnsOfTheCDaemonsThreadPool(t *testing.T) {
 		{rust, "never", 16, false},
 	} {
 		cfg := Config{Params: Params{"cache": tc.cache, "thread_pool_size": tc.threads, "daemon": tc.daemon}}
-		got := strings.Join(Virtiofs{}.Warnings(cfg), "\n")
+		got := strings.Join(planOf(Virtiofs{}, cfg).Warnings, "\n")
 		if strings.Contains(got, "seccomp") != tc.warns {
 			t.Errorf("%s daemon, cache %s, %d threads: warnings %q", filepath.Base(tc.daemon), tc.cache, tc.threads, got)
 		}

@@ -47,32 +47,6 @@ const cVirtiofsd = "/usr/lib/qemu/virtiofsd"
 // rustVirtiofsd is where Fedora and Debian 13 install the Rust daemon.
 const rustVirtiofsd = "/usr/libexec/virtiofsd"
 
-// FindVirtiofsd locates the daemon: the given path or command name, else virtiofsd on PATH,
-// /usr/libexec/virtiofsd (both usually the Rust daemon), else QEMU's C daemon. The flavour
-// comes from what the binary prints for --version and --help, not from its path.
-func FindVirtiofsd(want string) Virtiofsd {
-	if want != "" && want != "auto" {
-		p := want
-		if !strings.Contains(p, "/") {
-			lp, err := exec.LookPath(p)
-			if err != nil {
-				return Virtiofsd{Path: p, Flavor: FlavorRust, Err: fmt.Errorf("virtiofsd %q: %w", p, err)}
-			}
-			p = lp
-		}
-		return inspectVirtiofsd(p)
-	}
-	for _, p := range []string{"virtiofsd", rustVirtiofsd, cVirtiofsd} {
-		if lp, err := exec.LookPath(p); err == nil {
-			if d := inspectVirtiofsd(lp); d.Err == nil {
-				return d
-			}
-		}
-	}
-	// Nothing usable: describe QEMU's C daemon, so a plan still shows the usual command.
-	return inspectVirtiofsd(cVirtiofsd)
-}
-
 var (
 	inspectMu    sync.Mutex
 	inspectCache = map[string]Virtiofsd{}
@@ -312,6 +286,7 @@ func startDaemon(ctx context.Context, argv []string, socket, flavor string, log 
 	if len(argv) == 0 {
 		return nil, errors.New("virtiofsd: no command")
 	}
+	ran(log, argv)
 	if err := os.Remove(socket); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("remove stale socket %s: %w", socket, err)
 	}
@@ -559,3 +534,6 @@ func (t *tailWriter) tailNote() string {
 	}
 	return "; its output ends: " + strings.Join(t.last, " | ")
 }
+
+// CanMount reports whether this process may mount (CAP_SYS_ADMIN), for the host probe.
+func CanMount() bool { return hasCap(capSysAdmin) }

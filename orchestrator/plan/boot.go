@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
@@ -16,29 +15,34 @@ const (
 	ControlSock = "ctl.sock"
 )
 
-// PlanHostPort stands in for the free loopback port a run picks for a port forward.
-const PlanHostPort = 10222
+// Initrd is the cell's initramfs: the cached base archive and the cell's job.
+func (c *Cell) Initrd() string { return filepath.Join(c.Work, InitrdFile) }
 
-// QEMUOptions are the options of the cell's VM: the spec's machine, the kernel and the cell's
+// ControlSocket is where QEMU listens for the cell's control port.
+func (c *Cell) ControlSocket() string { return filepath.Join(c.Sockets, ControlSock) }
+
+// Console is the guest console's log file.
+func (c *Cell) Console() string { return filepath.Join(c.Logs, ConsoleFile) }
+
+// qemuOptions are the options of the cell's VM: the spec's machine, the kernel and the cell's
 // initrd, the control port, and the method's devices (block devices first, so the tree's disk
 // is /dev/vda), then the rootfs copy-on-write.
-func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, accel string) ([]qemu.Fn, error) {
+func qemuOptions(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]qemu.Fn, error) {
 	arch, err := qemu.ParseArch(e.Guest.Arch)
 	if err != nil {
 		return nil, err
 	}
-	work := p.Work(c)
 	fns := []qemu.Fn{
 		qemu.WithArch(arch),
 		qemu.WithCPUs(e.QEMU.CPUs),
 		qemu.WithMemory(e.QEMU.Memory),
-		qemu.WithKernel(p.Kernel),
-		qemu.WithInitrd(filepath.Join(work, InitrdFile)),
-		qemu.WithConsoleLog(filepath.Join(p.Logs(c), ConsoleFile)),
-		qemu.VirtioSerialPort("ctl", filepath.Join(p.SocketDir(c), ControlSock)),
+		qemu.WithKernel(h.Kernel),
+		qemu.WithInitrd(c.Initrd()),
+		qemu.WithConsoleLog(c.Console()),
+		qemu.VirtioSerialPort("ctl", c.ControlSocket()),
 	}
-	if accel != "" {
-		fns = append(fns, qemu.WithAccel(accel))
+	if h.Accel != "" {
+		fns = append(fns, qemu.WithAccel(h.Accel))
 	}
 	if e.QEMU.Binary != "" {
 		fns = append(fns, qemu.WithBinary(e.QEMU.Binary))
@@ -47,29 +51,10 @@ func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, acce
 		fns = append(fns, qemu.WithMachine(e.QEMU.Machine))
 	}
 	for _, d := range devs {
-		switch d.Kind {
-		case "block":
-			fns = append(fns, qemu.BlockDevice(d.Path, d.ReadOnly, d.Snapshot))
-		case "virtfs":
-			fns = append(fns, qemu.VirtFS(d.Path, d.Tag, d.Security, d.ReadOnly))
-		case "vhost-user-fs":
-			fns = append(fns, qemu.VhostUserFS(d.Path, d.Tag, d.QueueSize))
-		case "serial-port":
-			fns = append(fns, qemu.VirtioSerialPort(d.Tag, d.Path))
-		case "serial-server":
-			fns = append(fns, qemu.VirtioSerialServerPort(d.Tag, d.Path))
-		case "user-net":
-			port := d.HostPort
-			if port == 0 {
-				port = PlanHostPort
-			}
-			fns = append(fns, qemu.UserNet(port, d.GuestPort))
-		default:
-			return nil, fmt.Errorf("cell %s: unknown device kind %q", c.ID, d.Kind)
-		}
+		fns = append(fns, d.Option())
 	}
 	if e.Guest.Rootfs != "" {
-		img := p.Rootfs
+		img := h.Rootfs
 		if img == "" {
 			img = e.Guest.Rootfs
 		}
@@ -81,14 +66,10 @@ func QEMUOptions(e *spec.Experiment, c Cell, devs []method.Device, p Paths, acce
 	return fns, nil
 }
 
-// BootArgv is the QEMU command line of the cell as the plan shows it, before any file exists.
-// The accel is the spec's (auto is decided at run time by a probe boot).
-func BootArgv(e *spec.Experiment, c Cell, devs []method.Device, p Paths) ([]string, error) {
-	accel := e.QEMU.Accel
-	if accel == "auto" {
-		accel = "tcg"
-	}
-	fns, err := QEMUOptions(e, c, devs, p, accel)
+// bootArgv is the QEMU command line of the cell. It is built before the initrd exists, so
+// files are not checked here; the runner writes the initrd, then starts exactly this.
+func bootArgv(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]string, error) {
+	fns, err := qemuOptions(e, c, devs, h)
 	if err != nil {
 		return nil, err
 	}

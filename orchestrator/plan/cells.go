@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
@@ -23,6 +24,11 @@ type Cell struct {
 	LoadOrder  []string      `json:"load_order,omitempty"` // with dependencies, as packed; needs the kernel
 	Steps      []method.Step `json:"steps"`
 	Warnings   []string      `json:"warnings,omitempty"`
+	Job        protocol.Job  `json:"job"`       // what the guest agent does
+	Work       string        `json:"work"`      // the cell's scratch directory on the host
+	Logs       string        `json:"logs"`      // the cell's log directory
+	Sockets    string        `json:"sockets"`   // the cell's directory of unix sockets
+	HostPort   int           `json:"host_port"` // the loopback port of a port forward
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

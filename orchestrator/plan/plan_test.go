@@ -9,13 +9,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// fixedPaths make plan output independent of the machine.
-var fixedPaths = Paths{Run: "/runs/demo/20261124-101500", Tree: "/src/tree", Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0", Sockets: "/tmp/vmfsbench.XXXXXX"}
+// fixedHost and fixedDirs make plan output independent of the machine: a host probe's
+// findings typed in, the C virtiofsd among them.
+var (
+	fixedHost = Host{Tree: "/src/tree", Hidden: []string{".git"}, Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0",
+		Tools: method.Found{"virtiofsd": {Path: "/usr/lib/qemu/virtiofsd", Version: "virtiofsd version 7.2.22",
+			Detail: method.Virtiofsd{Path: "/usr/lib/qemu/virtiofsd", Flavor: method.FlavorC}}},
+		CanMount: true, Accel: "tcg"}
+	fixedDirs = Dirs{Run: "/runs/demo/20261124-101500", Sockets: "/tmp/vmfsbench.XXXXXX", HostPort: func() int { return PlanHostPort }}
+)
 
 func load(t *testing.T, file string) *spec.Experiment {
 	t.Helper()
@@ -44,17 +52,24 @@ func TestPlanGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			e := load(t, f)
-			p := fixedPaths
+			h := fixedHost
 			if e.Guest.Rootfs == spec.RootfsBuilt {
-				p.Rootfs = "/cache/vmfsbench/rootfs/x86_64-recipe.ext4" // what the run resolves "built" to
+				h.Rootfs = "/cache/vmfsbench/rootfs/x86_64-recipe.ext4" // what the run resolves "built" to
 			}
-			cells, err := Expand(e, p)
+			cells, err := Expand(e, h, fixedDirs, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var txt bytes.Buffer
 			WriteText(&txt, e, cells)
 			golden(t, "testdata/"+name+".txt", txt.Bytes())
+			for i := range cells { // ssh-tar's keys are made anew for every plan
+				for j := range cells[i].Job.Steps {
+					if s := &cells[i].Job.Steps[j]; s.HostKey != "" {
+						s.HostKey, s.AuthorizedKey = "<host key>", "<client key>"
+					}
+				}
+			}
 			js, _ := json.MarshalIndent(cells, "", "  ")
 			golden(t, "testdata/"+name+".json", append(js, '\n'))
 		})
@@ -81,7 +96,7 @@ func TestSeedHasTenCellsPerRepetition(t *testing.T) {
 	e := load(t, "../../specs/seed-llvm-riscv64.yaml")
 	for _, reps := range []int{1, 3} {
 		e.Repetitions = reps
-		cells, err := Expand(e, fixedPaths)
+		cells, err := Expand(e, fixedHost, fixedDirs, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

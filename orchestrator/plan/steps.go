@@ -13,48 +13,80 @@ import (
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
-// Paths are the host locations a plan's commands refer to. `vmfsbench plan` fills them with
-// what it can know before a run (the cached kernel, `$RUN` for the run directory).
-type Paths struct {
+// Host is what the host probe found before planning: every fact about this machine and the
+// tree that a plan needs. Planning itself touches nothing.
+type Host struct {
+	Tree    string          // the host tree, after resolving tree.synthetic and symlinks
+	Hidden  []string        // the tree's top-most excluded paths
+	Size    method.TreeSize // the filtered tree
+	Kernel  string          // the guest kernel image
+	Modules string          // the kernel's lib/modules/<version>; "" when unknown
+	Rootfs  string          // guest.rootfs resolved ("built" names the cached image)
+	Tools   method.Found    // the host tools the methods of the spec run
+	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN).
+	CanMount bool
+	// Survey lists the tree's entries that some method cannot carry identically.
+	Survey tree.Report
+	// Accel is kvm or tcg, decided by a probe when the spec says auto; AccelReason says why.
+	Accel, AccelReason string
+}
+
+// Dirs are where a run's files go: real directories for a run, placeholders for `vmfsbench
+// plan` (PlanDirs), so that the plan shows the commands a run executes.
+type Dirs struct {
 	Run     string // the run's output directory
-	Tree    string // the host tree, after resolving tree.synthetic
-	Kernel  string // the guest kernel image
-	Modules string // the kernel's lib/modules/<version>
 	Sockets string // a short directory for unix sockets (sun_path holds 107 bytes)
-	// Hidden are the tree's top-most excluded paths, found by the run's walk; nil in plans.
-	Hidden []string
-	// HostPort returns a free loopback port for a cell's port forward; nil in plans.
+	// HostPort returns a free loopback port for a cell's port forward.
 	HostPort func() int
-	// TreeBytes is the content size of the filtered tree; 0 in plans.
-	TreeBytes int64
-	// Rootfs is the guest rootfs image, guest.rootfs resolved ("built" names the cached one).
-	Rootfs string
+}
+
+// Placeholders of the directories of a run, as `vmfsbench plan` shows them.
+const (
+	RunPlaceholder     = "$RUN"
+	SocketsPlaceholder = "$SOCKETS"
+)
+
+// PlanHostPort stands in for the free loopback port a run picks for a port forward.
+const PlanHostPort = 10222
+
+// PlanDirs are the placeholders `vmfsbench plan` shows for a run's directories.
+var PlanDirs = Dirs{Run: RunPlaceholder, Sockets: SocketsPlaceholder, HostPort: func() int { return PlanHostPort }}
+
+// Options are the choices of `vmfsbench run` that change what a cell does.
+type Options struct {
+	// Verify makes the guest check, after the workload, the tree's owners and writability.
+	Verify bool
+	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
+	Fault string
 }
 
 // Work is the cell's scratch directory on the host.
-func (p Paths) Work(c Cell) string { return filepath.Join(p.Run, "work", FileName(c.ID)) }
+func (d Dirs) Work(id string) string { return filepath.Join(d.Run, "work", FileName(id)) }
 
 // Logs is the cell's log directory: console, events, workload output, helper logs.
-func (p Paths) Logs(c Cell) string { return filepath.Join(p.Run, "logs", FileName(c.ID)) }
+func (d Dirs) Logs(id string) string { return filepath.Join(d.Run, "logs", FileName(id)) }
 
 // SocketDir is the cell's directory for unix sockets: short, named by a hash of the cell ID.
-func (p Paths) SocketDir(c Cell) string {
-	sum := sha256.Sum256([]byte(c.ID))
-	return filepath.Join(p.Sockets, hex.EncodeToString(sum[:4]))
+func (d Dirs) SocketDir(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(d.Sockets, hex.EncodeToString(sum[:4]))
 }
 
-// MethodConfig is what the cell's method needs to know.
-func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
+// methodConfig is what the cell's method needs to know.
+func methodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 	return method.Config{
 		Params:     method.Params(c.Params),
-		Tree:       p.Tree,
-		Work:       p.Work(c),
-		Sockets:    p.SocketDir(c),
-		Hidden:     p.Hidden,
-		HostPort:   hostPort(p),
-		TreeBytes:  p.TreeBytes,
+		Tree:       h.Tree,
+		Work:       c.Work,
+		Sockets:    c.Sockets,
+		Hidden:     h.Hidden,
+		HostPort:   c.HostPort,
+		Size:       h.Size,
+		Tools:      h.Tools,
+		CanMount:   h.CanMount,
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
 		Mountpoint: GuestTreePath(e),
@@ -62,20 +94,13 @@ func MethodConfig(e *spec.Experiment, c Cell, p Paths) method.Config {
 	}
 }
 
-func hostPort(p Paths) int {
-	if p.HostPort == nil {
-		return 0
-	}
-	return p.HostPort()
-}
-
 // BaseModules are loaded in every guest: the PCI transport of every virtio device (a module
 // in Debian's kernel that no driver depends on) and virtio-serial for the control channel.
 var BaseModules = []string{"virtio_pci", "virtio_console"}
 
 // Modules lists the guest kernel modules a cell needs, before dependency resolution.
-func Modules(e *spec.Experiment, m method.Method, cfg method.Config) []string {
-	mods := append(append([]string(nil), BaseModules...), m.Modules(cfg)...)
+func modules(e *spec.Experiment, mp method.Plan) []string {
+	mods := append(append([]string(nil), BaseModules...), mp.Modules...)
 	if e.Guest.Rootfs != "" {
 		mods = append(mods, "virtio_blk", "crc32c_generic", "ext4")
 	}
@@ -90,8 +115,10 @@ func Modules(e *spec.Experiment, m method.Method, cfg method.Config) []string {
 	return out
 }
 
-// Expand returns the experiment's cells with their steps filled in.
-func Expand(e *spec.Experiment, p Paths) ([]Cell, error) {
+// Expand returns the experiment's cells, each resolved completely from the host's facts and
+// the run's directories: the method's plan, the guest job, the QEMU command and every step
+// with its exact commands. The runner executes exactly these cells.
+func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 	cells, err := Cells(e)
 	if err != nil {
 		return nil, err
@@ -102,21 +129,29 @@ func Expand(e *spec.Experiment, p Paths) ([]Cell, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg := MethodConfig(e, *c, p)
-		c.Modules = Modules(e, m, cfg)
-		if p.Modules != "" {
-			if mods, err := initramfs.ModuleClosure(p.Modules, c.Modules); err == nil {
+		c.Work, c.Logs, c.Sockets = d.Work(c.ID), d.Logs(c.ID), d.SocketDir(c.ID)
+		c.HostPort = d.HostPort() // used by the methods that forward a port
+		mp, err := m.Plan(methodConfig(e, c, h))
+		if err != nil {
+			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
+		}
+		c.Modules = modules(e, mp)
+		if h.Modules != "" {
+			if mods, err := initramfs.ModuleClosure(h.Modules, c.Modules); err == nil {
 				for _, x := range mods {
 					c.LoadOrder = append(c.LoadOrder, x.Name)
 				}
 			}
 		}
-		c.Warnings = m.Warnings(cfg)
-		if runsAsRoot(e, m) && len(e.Workload.Command) > 0 {
+		c.Warnings = append(mp.Warnings, h.Survey.Warnings(m)...)
+		if runsAsRoot(e, mp) && len(e.Workload.Command) > 0 {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("the workload runs as root, not guest.user %d:%d, since %s keeps the host's owners",
 				e.Guest.User.UID, e.Guest.User.GID, c.Method))
 		}
-		c.Steps = steps(e, *c, m, cfg, p)
+		c.Job = guestJob(e, c, mp, o)
+		if c.Steps, err = steps(e, c, mp, h); err != nil {
+			return nil, err
+		}
 	}
 	return cells, nil
 }
@@ -138,7 +173,7 @@ func GuestTreePath(e *spec.Experiment) string {
 func rootfsSteps(devs []method.Device) []protocol.Step {
 	n := 0
 	for _, d := range devs {
-		if d.Kind == "block" {
+		if _, ok := d.(method.Disk); ok {
 			n++
 		}
 	}
@@ -156,13 +191,12 @@ func rootfsSteps(devs []method.Device) []protocol.Step {
 // runsAsRoot says whether the cell's workload runs as root instead of guest.user: a share
 // that keeps the host's owners cannot give guest.user the tree's ownership it expects, so the
 // workload runs as root there, as the seed study did for 9p and virtiofs.
-func runsAsRoot(e *spec.Experiment, m method.Method) bool {
-	h, ok := m.(method.HostOwners)
-	return ok && h.KeepsHostOwners() && e.Guest.User != nil && e.Tree.Owner != nil
+func runsAsRoot(e *spec.Experiment, mp method.Plan) bool {
+	return mp.HostOwners && e.Guest.User != nil && e.Tree.Owner != nil
 }
 
-// GuestJob is the job the agent runs for the cell (without test hooks).
-func GuestJob(e *spec.Experiment, c Cell, m method.Method, cfg method.Config) protocol.Job {
+// guestJob is the job the agent runs for the cell.
+func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.Job {
 	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
 	if len(e.Workload.Command) > 0 {
 		w.Kind, w.Argv, w.Cwd = protocol.WorkloadExec, e.Workload.Command, e.Workload.Cwd
@@ -170,76 +204,83 @@ func GuestJob(e *spec.Experiment, c Cell, m method.Method, cfg method.Config) pr
 		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
 			w.Env = append(w.Env, k+"="+e.Workload.Env[k])
 		}
-		if u := e.Guest.User; u != nil && !runsAsRoot(e, m) {
+		if u := e.Guest.User; u != nil && !runsAsRoot(e, mp) {
 			w.UID, w.GID = u.UID, u.GID
 		}
 	}
-	job := protocol.Job{Cell: c.ID, Steps: m.GuestSteps(cfg), Workload: w, Mountpoint: e.Guest.Mountpoint}
+	job := protocol.Job{Cell: c.ID, Steps: mp.Guest, Workload: w, Mountpoint: e.Guest.Mountpoint, Fault: o.Fault}
 	if e.Guest.Rootfs != "" {
-		job.Steps = append(rootfsSteps(m.Devices(cfg)), job.Steps...)
+		job.Steps = append(rootfsSteps(mp.Devices), job.Steps...)
 		if w.Kind == protocol.WorkloadExec {
 			job.Workload.Chroot = RootfsDir // Root and Mountpoint are then paths inside it
 		} else {
 			job.Workload.Root, job.Mountpoint = GuestTreePath(e), GuestTreePath(e)
 		}
 	}
+	if o.Verify {
+		job.Verify = &protocol.Verify{}
+		for _, s := range job.Steps {
+			if s.Kind == protocol.StepOverlay {
+				job.Verify.Lower = s.Lower
+			}
+		}
+	}
 	return job
 }
 
-func steps(e *spec.Experiment, c Cell, m method.Method, cfg method.Config, p Paths) []method.Step {
+// dropCaches is what the prepare-cache step writes, as a shell would say it.
+const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
+
+func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, error) {
 	var out []method.Step
 	switch c.Cache {
 	case "empty":
-		out = append(out, method.Step{Kind: method.StepPrepareCache, Desc: "drop the host page cache (checked in /proc/meminfo)",
-			Argv: []string{"sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"}})
+		out = append(out, method.Step{Kind: method.StepPrepareCache,
+			Desc: "drop the host page cache (" + dropCaches + ", checked in /proc/meminfo)"})
 	case "warm":
 		out = append(out, method.Step{Kind: method.StepPrepareCache,
-			Desc: "drop the host page cache, then read every file of the filtered tree (checked in /proc/meminfo)",
-			Argv: []string{"sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"}})
+			Desc: "drop the host page cache (" + dropCaches + "), then read every file of the filtered tree (checked in /proc/meminfo)"})
 	default:
 		out = append(out, method.Step{Kind: method.StepPrepareCache, Desc: "leave the host page cache as it is"})
 	}
 	var after []method.Step
-	for _, s := range m.HostSteps(cfg) {
+	for _, s := range mp.Steps {
 		if s.Kind == method.StepTransfer {
 			after = append(after, s)
 		} else {
 			out = append(out, s)
 		}
 	}
-	boot := method.Step{Kind: method.StepBoot, Desc: "boot the guest; the agent loads the packed modules"}
-	argv, err := BootArgv(e, c, m.Devices(cfg), p)
+	argv, err := bootArgv(e, c, mp.Devices, h)
 	if err != nil {
-		boot.Desc += "; cannot build the QEMU command yet: " + err.Error()
-	} else {
-		boot.Argv = argv
+		return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 	}
-	out = append(out, boot)
+	out = append(out, method.Step{Kind: method.StepBoot, Desc: "boot the guest; the agent loads the packed modules",
+		Commands: [][]string{argv}})
 	out = append(out, after...)
-	job := GuestJob(e, c, m, cfg)
 	mount := method.Step{Kind: method.StepMount, Desc: "present the tree at " + e.Guest.Mountpoint}
-	for _, s := range job.Steps {
+	for _, s := range c.Job.Steps {
 		if s.Kind != protocol.StepNetUp {
 			mount.Guest = append(mount.Guest, method.GuestCommand(s))
 		}
 	}
 	out = append(out, mount)
 	wl := method.Step{Kind: method.StepWorkload, Desc: "run the workload (timeout " + e.Workload.Timeout.String() + ")"}
-	if job.Workload.Kind == protocol.WorkloadExec {
+	if c.Job.Workload.Kind == protocol.WorkloadExec {
 		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(e.Workload.Command)
 		if e.Guest.Rootfs != "" {
 			cmd = "chroot /vmfsbench/rootfs sh -c " + shellQuote(cmd)
 		}
-		if u := e.Guest.User; u != nil && !runsAsRoot(e, m) {
+		if u := e.Guest.User; u != nil && !runsAsRoot(e, mp) {
 			cmd = fmt.Sprintf("as %d:%d: %s", u.UID, u.GID, cmd)
 		}
 		wl.Guest = []string{cmd}
 	} else {
-		wl.Guest = []string{"vmfsbench-agent " + job.Workload.Kind + " " + e.Guest.Mountpoint}
+		wl.Guest = []string{"vmfsbench-agent " + c.Job.Workload.Kind + " " + e.Guest.Mountpoint}
 	}
 	out = append(out, wl)
 	out = append(out, method.Step{Kind: method.StepTeardown, Desc: "guest powers off; stop helpers; remove the cell's images and sockets"})
-	return out
+	return out, nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
 
@@ -19,7 +20,7 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 	}
 	fmt.Fprintf(w, "plan %s (%s): %d cells, %d %s, order %s\n", e.Name, e.File, len(cells), e.Repetitions, reps, e.Order)
 	fmt.Fprintf(w, "guest %s, %d cpus, %s memory, accel %s, mountpoint %s\n",
-		e.Guest.Arch, e.QEMU.CPUs, spec.FormatSize(e.QEMU.Memory), e.QEMU.Accel, e.Guest.Mountpoint)
+		e.Guest.Arch, e.QEMU.CPUs, param.FormatSize(e.QEMU.Memory), e.QEMU.Accel, e.Guest.Mountpoint)
 	if len(e.Tree.Exclude) > 0 {
 		fmt.Fprintf(w, "exclude %s\n", strings.Join(e.Tree.Exclude, " "))
 	}
@@ -47,8 +48,8 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 		}
 		for j, s := range c.Steps {
 			fmt.Fprintf(w, "  %d. %-13s %s\n", j+1, s.Kind, s.Desc)
-			if len(s.Argv) > 0 {
-				fmt.Fprintf(w, "       $ %s\n", shellJoin(s.Argv))
+			for _, argv := range s.Commands {
+				fmt.Fprintf(w, "       $ %s\n", shellJoin(argv))
 			}
 			for _, g := range s.Guest {
 				fmt.Fprintf(w, "       guest# %s\n", g)

@@ -220,12 +220,12 @@ func (o *Options) directory(what, path string) (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("%w: empty %s path", ErrBadPath, what)
 	}
+	if o.unchecked { // a plan's path may be a placeholder such as $RUN/...
+		return path, nil
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s %s: %w", ErrBadPath, what, path, err)
-	}
-	if o.unchecked {
-		return abs, nil
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {

@@ -260,12 +260,12 @@ func (o *Options) regularFile(what, path string, sentinel error) (string, error)
 	if path == "" {
 		return "", fmt.Errorf("%w: empty %s path", sentinel, what)
 	}
+	if o.unchecked { // a plan's path may be a placeholder such as $RUN/...
+		return path, nil
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s %s: %w", sentinel, what, path, err)
-	}
-	if o.unchecked {
-		return abs, nil
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
@@ -421,15 +421,15 @@ func WithConsoleLog(path string) Fn {
 		if path == "" {
 			return fmt.Errorf("%w: empty console log path", ErrBadPath)
 		}
+		if o.unchecked { // a plan's path may be a placeholder such as $RUN/...
+			o.ConsoleLog = path
+			return nil
+		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return fmt.Errorf("%w: console log %s: %w", ErrBadPath, path, err)
 		}
 		dir := filepath.Dir(abs)
-		if o.unchecked {
-			o.ConsoleLog = abs
-			return nil
-		}
 		fi, err := os.Stat(dir)
 		if err != nil {
 			return fmt.Errorf("%w: console log directory: %w", ErrBadPath, err)

@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
@@ -31,53 +28,34 @@ const (
 )
 
 // phaseOf maps a step kind to the phase its time counts in.
-var phaseOf = map[string]string{
-	method.StepPrepareCache: "prepare-cache", method.StepBuildImage: "build", method.StepStartDaemon: "start-daemon",
-	method.StepBoot: "boot", method.StepTransfer: "transfer", method.StepMount: "mount",
-	method.StepWorkload: "workload", method.StepTeardown: "teardown",
+var phaseOf = map[method.StepKind]results.Phase{
+	method.StepPrepareCache: results.PhasePrepareCache, method.StepBuildImage: results.PhaseBuild,
+	method.StepStartDaemon: results.PhaseStartDaemon, method.StepBoot: results.PhaseBoot,
+	method.StepTransfer: results.PhaseTransfer, method.StepMount: results.PhaseMount,
+	method.StepWorkload: results.PhaseWorkload, method.StepTeardown: results.PhaseTeardown,
 }
 
 // cellRun is the state of one cell while it runs.
 type cellRun struct {
-	r      *Runner
-	c      plan.Cell
-	m      method.Method
-	cfg    method.Config
-	job    protocol.Job
-	res    *results.Cell
-	logs   string
-	host   *os.File // host.log
-	guest  *guest
-	files  []io.Closer
-	after  []func() // teardown actions of the method's host steps, run in reverse
-	abort  context.CancelCauseFunc
-	stepAt time.Time
+	r     *Runner
+	c     plan.Cell
+	res   *results.Cell
+	log   *method.Log // host.log, and the commands the cell's steps ran
+	guest *guest
+	files []io.Closer
+	after []func() // teardown actions of the host steps, run in reverse
+	abort context.CancelCauseFunc
 }
 
-// RunCell runs one cell to the end and returns its result; it never panics on a cell error.
+// RunCell runs one planned cell to the end, executing exactly its steps, and returns its
+// result; it never panics on a cell error.
 func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
-		Repetition: c.Repetition, Phases: map[string]float64{}, Accel: r.Accel,
-		Warnings: append(slices.Clip(c.Warnings), r.Survey.Warnings(c.Method)...), Start: time.Now()}
-	m, err := method.Lookup(c.Method)
-	if err != nil {
-		res.Error = err.Error()
-		res.Finish(time.Now())
-		return res
-	}
+		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: r.Host.Accel,
+		Warnings: slices.Clip(c.Warnings), HostPort: c.HostPort, Start: time.Now()}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	cr := &cellRun{r: r, c: c, m: m, cfg: plan.MethodConfig(r.Exp, c, r.Paths), res: res, logs: r.Paths.Logs(c), abort: abort}
-	cr.job = plan.GuestJob(r.Exp, c, m, cr.cfg)
-	cr.job.Fault = r.Fault
-	if r.Verify {
-		cr.job.Verify = &protocol.Verify{}
-		for _, s := range cr.job.Steps {
-			if s.Kind == protocol.StepOverlay {
-				cr.job.Verify.Lower = s.Lower
-			}
-		}
-	}
+	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
 	if err := cr.setup(); err != nil {
 		res.Error = err.Error()
 	} else {
@@ -86,9 +64,12 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 				break // always done below, also after a failure
 			}
 			t0 := time.Now()
-			r.Progress.Phase(s.Kind)
+			r.Progress.Phase(string(s.Kind))
 			err := cr.do(ctx, s)
 			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds()
+			for _, argv := range cr.log.Commands() {
+				res.Commands = append(res.Commands, results.Command{Step: string(s.Kind), Argv: argv})
+			}
 			if err != nil {
 				res.Error = fmt.Sprintf("%s: %v", s.Kind, err)
 				break
@@ -97,10 +78,10 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	}
 	t0 := time.Now()
 	cr.teardown()
-	res.Phases["teardown"] = time.Since(t0).Seconds()
+	res.Phases[results.PhaseTeardown] = time.Since(t0).Seconds()
 	res.Finish(time.Now())
 	if res.Error != "" {
-		fmt.Fprintf(cr.hostLog(), "cell failed: %s\n", res.Error)
+		fmt.Fprintf(cr.log, "cell failed: %s\n", res.Error)
 	}
 	for _, f := range cr.files {
 		f.Close()
@@ -109,29 +90,22 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 }
 
 func (cr *cellRun) setup() error {
-	for _, d := range []string{cr.cfg.Work, cr.cfg.Sockets, cr.logs} {
+	for _, d := range []string{cr.c.Work, cr.c.Sockets, cr.c.Logs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	f, err := os.Create(filepath.Join(cr.logs, HostFile))
+	f, err := os.Create(filepath.Join(cr.c.Logs, HostFile))
 	if err != nil {
 		return err
 	}
-	cr.host = f
+	cr.log.W = f
 	cr.files = append(cr.files, f)
 	return nil
 }
 
-func (cr *cellRun) hostLog() io.Writer {
-	if cr.host == nil {
-		return io.Discard
-	}
-	return cr.host
-}
-
 func (cr *cellRun) create(name string) (*os.File, error) {
-	f, err := os.Create(filepath.Join(cr.logs, name))
+	f, err := os.Create(filepath.Join(cr.c.Logs, name))
 	if err == nil {
 		cr.files = append(cr.files, f)
 	}
@@ -141,13 +115,13 @@ func (cr *cellRun) create(name string) (*os.File, error) {
 func (cr *cellRun) do(ctx context.Context, s method.Step) error {
 	switch s.Kind {
 	case method.StepPrepareCache:
-		check, err := prepareCache(ctx, cr.c.Cache, cr.r.Paths.Tree, cr.r.Matcher)
+		check, err := prepareCache(ctx, cr.c.Cache, cr.r.Host.Tree, cr.r.Matcher)
 		cr.res.CacheCheck = check
 		return err
 	case method.StepBuildImage, method.StepStartDaemon, method.StepTransfer:
 		return cr.hostStep(ctx, s)
 	case method.StepBoot:
-		return cr.boot(ctx)
+		return cr.boot(ctx, s)
 	case method.StepMount:
 		return cr.mount(ctx)
 	case method.StepWorkload:
@@ -156,35 +130,26 @@ func (cr *cellRun) do(ctx context.Context, s method.Step) error {
 	return fmt.Errorf("unknown step kind %q", s.Kind)
 }
 
-// hostStep runs a method's host step: through the method when it has Go code for it, else
-// the step's command.
+// hostStep runs a method's host step: its Go code when it has some, else its commands.
 func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
-	if h, ok := cr.m.(method.HostRunner); ok {
-		undo, err := h.RunHostStep(ctx, s, cr.cfg, method.HostEnv{Log: cr.hostLog(), Matcher: cr.r.Matcher, Abort: cr.abort})
-		if undo != nil {
-			cr.after = append(cr.after, undo)
-		}
-		return err
+	env := method.Env{Log: cr.log, Matcher: cr.r.Matcher, Abort: cr.abort}
+	if s.Run == nil {
+		return method.RunCommands(ctx, env, s.Commands)
 	}
-	if len(s.Argv) == 0 {
-		return fmt.Errorf("method %s has no way to do %q", cr.m.Name(), s.Desc)
+	undo, err := s.Run(ctx, env)
+	if undo != nil {
+		cr.after = append(cr.after, undo)
 	}
-	return runCommand(ctx, cr.hostLog(), s.Argv)
+	return err
 }
 
-// runCommand runs argv in its own process group, its output going to log.
-func runCommand(ctx context.Context, log io.Writer, argv []string) error {
-	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	proc.Group(cmd)
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w (see %s)", argv[0], err, HostFile)
+// boot writes the cell's initramfs (the cached base archive and the cell's job) where the
+// planned QEMU command expects it, starts that command and waits for the agent to report.
+func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
+	if len(s.Commands) != 1 {
+		return fmt.Errorf("the boot step has %d commands, want one QEMU command", len(s.Commands))
 	}
-	return nil
-}
-
-func (cr *cellRun) boot(ctx context.Context) error {
+	argv := s.Commands[0]
 	base, mods, err := initramfs.BuildBase(ctx, cr.r.Cache, initramfs.Base{
 		Agent: cr.r.Agent, ModulesDir: cr.r.Kernel.ModulesDir, Modules: cr.c.Modules,
 		Busybox: initramfs.BusyboxAvailable(cr.r.Agent), Extras: extras(cr.r.Exp.Guest.Files)})
@@ -195,24 +160,16 @@ func (cr *cellRun) boot(ctx context.Context) error {
 	for i, m := range mods {
 		names[i] = m.Name
 	}
-	fmt.Fprintf(cr.hostLog(), "initramfs %s: modules %s\n", base, strings.Join(names, " "))
-	job, err := json.Marshal(cr.job)
+	fmt.Fprintf(cr.log, "initramfs %s: modules %s\n", base, strings.Join(names, " "))
+	job, err := json.Marshal(cr.c.Job)
 	if err != nil {
 		return err
 	}
-	initrd := filepath.Join(cr.cfg.Work, plan.InitrdFile)
-	if err := initramfs.WriteCellInitrd(initrd, base, job); err != nil {
+	if err := initramfs.WriteCellInitrd(cr.c.Initrd(), base, job); err != nil {
 		return err
 	}
-	fns, err := plan.QEMUOptions(cr.r.Exp, cr.c, cr.m.Devices(cr.cfg), cr.r.Paths, cr.r.Accel)
-	if err != nil {
-		return err
-	}
-	argv, err := qemu.Build(fns...)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(cr.hostLog(), "$ %s\n", qemu.Quote(argv))
+	fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(argv))
+	cr.log.Ran(argv)
 	qlog, err := cr.create(QEMUFile)
 	if err != nil {
 		return err
@@ -225,8 +182,7 @@ func (cr *cellRun) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cr.guest, err = bootGuest(ctx, argv, filepath.Join(cr.cfg.Sockets, plan.ControlSock),
-		filepath.Join(cr.logs, plan.ConsoleFile), qlog, evlog, out)
+	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, out)
 	if err != nil {
 		return err
 	}
@@ -250,10 +206,10 @@ func (cr *cellRun) boot(ctx context.Context) error {
 
 // mount follows the agent through the job's steps.
 func (cr *cellRun) mount(ctx context.Context) error {
-	if len(cr.job.Steps) == 0 {
+	if len(cr.c.Job.Steps) == 0 {
 		return nil
 	}
-	last := cr.job.Steps[len(cr.job.Steps)-1].Label(len(cr.job.Steps) - 1)
+	last := cr.c.Job.Steps[len(cr.c.Job.Steps)-1].Label(len(cr.c.Job.Steps) - 1)
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout)
 	for {
 		ev, err := cr.guest.next(ctx, deadline, "the guest steps")
@@ -274,8 +230,8 @@ func (cr *cellRun) mount(ctx context.Context) error {
 const workloadGrace = 30 * time.Second
 
 func (cr *cellRun) workload(ctx context.Context) error {
-	if cr.job.Workload.Kind == protocol.WorkloadExec {
-		defer cr.recordLit(filepath.Join(cr.logs, OutputFile)) // also when lit failed
+	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
+		defer cr.recordLit(filepath.Join(cr.c.Logs, OutputFile)) // also when lit failed
 	}
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
 	var failure error
@@ -293,7 +249,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 		case protocol.EventVerify:
 			if v := ev.Verify; v != nil {
 				cr.res.Verify = &results.Verify{Owners: v.Owners, WriteError: v.WriteError,
-					LowerChecked: cr.job.Verify != nil && cr.job.Verify.Lower != "", LowerWriteError: v.LowerWriteError}
+					LowerChecked: cr.c.Job.Verify != nil && cr.c.Job.Verify.Lower != "", LowerWriteError: v.LowerWriteError}
 			}
 		case protocol.EventError:
 			failure = fmt.Errorf("agent: %s", ev.Error)
@@ -313,7 +269,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 	}
 	g := &cr.res.Guest
 	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
-	if cr.job.Workload.Kind == protocol.WorkloadExec {
+	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code
 	}
@@ -321,7 +277,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 }
 
 func (cr *cellRun) checkDigest() error {
-	if cr.job.Workload.Kind != protocol.WorkloadReadAll || cr.r.Want == nil {
+	if cr.c.Job.Workload.Kind != protocol.WorkloadReadAll || cr.r.Want == nil {
 		return nil
 	}
 	ok := cr.res.Digest == cr.r.Want.Digest
@@ -345,8 +301,8 @@ func (cr *cellRun) teardown() {
 	for i := len(cr.after) - 1; i >= 0; i-- {
 		cr.after[i]()
 	}
-	os.RemoveAll(cr.cfg.Work)
-	os.RemoveAll(cr.cfg.Sockets)
+	os.RemoveAll(cr.c.Work)
+	os.RemoveAll(cr.c.Sockets)
 }
 
 func extras(files map[string]string) []initramfs.File {

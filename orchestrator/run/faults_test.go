@@ -97,8 +97,8 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 	if o.setup != nil {
 		o.setup(r)
 	}
-	before := hostState(t, r.Paths.Tree)
-	cells, err := plan.Expand(e, r.Paths)
+	before := hostState(t, r.Host.Tree)
+	cells, err := r.Plan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 		}
 	}
 	assertNoLeftovers(t, tmp, out)
-	if after := hostState(t, r.Paths.Tree); after != before {
+	if after := hostState(t, r.Host.Tree); after != before {
 		t.Errorf("the host tree changed: %s before, %s after", before, after)
 	}
 	return fr
@@ -253,13 +253,13 @@ func killAtWorkload(r *Runner, stop <-chan struct{}, sig syscall.Signal) (pids, 
 			return pids, pgids
 		case <-time.After(20 * time.Millisecond):
 		}
-		evs, _ := filepath.Glob(filepath.Join(r.Paths.Run, "logs", "*", EventsFile))
+		evs, _ := filepath.Glob(filepath.Join(r.Dirs.Run, "logs", "*", EventsFile))
 		for _, f := range evs {
 			if b, _ := os.ReadFile(f); done[f] || !strings.Contains(string(b), `"step":"workload"`) {
 				continue
 			}
 			done[f] = true
-			for _, p := range processesMentioning(r.Paths.Sockets) {
+			for _, p := range processesMentioning(r.Dirs.Sockets) {
 				pid, err := strconv.Atoi(strings.SplitN(p, ":", 2)[0])
 				if err != nil {
 					continue

@@ -73,19 +73,19 @@ func runOne(t *testing.T, specYAML string, setup func(*Runner)) (*results.Cell, 
 	if setup != nil {
 		setup(r)
 	}
-	cells, err := plan.Expand(e, r.Paths)
+	cells, err := r.Plan()
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := r.RunCell(ctx, cells[0])
 	t.Logf("cell %s: %s %s (wall %.1fs)", res.ID, res.Status, res.Error, res.Wall)
-	if left := processesMentioning(r.Paths.Sockets); len(left) > 0 {
+	if left := processesMentioning(r.Dirs.Sockets); len(left) > 0 {
 		t.Errorf("processes of the cell left alive: %v", left)
 	}
-	if _, err := os.Stat(r.Paths.SocketDir(cells[0])); !os.IsNotExist(err) {
+	if _, err := os.Stat(cells[0].Sockets); !os.IsNotExist(err) {
 		t.Errorf("socket directory of the cell not removed: %v", err)
 	}
-	if _, err := os.Stat(r.Paths.Work(cells[0])); !os.IsNotExist(err) {
+	if _, err := os.Stat(cells[0].Work); !os.IsNotExist(err) {
 		t.Errorf("work directory of the cell not removed: %v", err)
 	}
 	return res, r
@@ -129,7 +129,7 @@ func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
   synthetic: {files: 600, bytes: 3MiB, seed: 11}
   exclude: [.git, "build/*", "!build/stage2cross"]
 workload: {builtin: read-all, timeout: 5m}
-`), func(r *Runner) { r.Verify = true })
+`), func(r *Runner) { r.Options.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}
@@ -139,7 +139,7 @@ workload: {builtin: read-all, timeout: 5m}
 	} else if len(v.Owners) != 1 || v.Owners["0:0"] == 0 {
 		t.Errorf("owners %v, want all 0:0 (9p shows the host's owners)", v.Owners)
 	}
-	host, err := tree.DigestTree(context.Background(), r.Paths.Tree, r.Matcher)
+	host, err := tree.DigestTree(context.Background(), r.Host.Tree, r.Matcher)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
 	if res.Status != results.StatusOK || res.ExitCode == nil || *res.ExitCode != 0 {
 		t.Fatalf("status %s, exit code %v, error %s", res.Status, res.ExitCode, res.Error)
 	}
-	out, _ := os.ReadFile(filepath.Join(r.Paths.Run, "logs", plan.FileName(res.ID), OutputFile))
+	out, _ := os.ReadFile(filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID), OutputFile))
 	for _, want := range []string{"exitprog stdout: [0 hello guest]", "exitprog stderr"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output.log lacks %q:\n%s", want, out)
@@ -201,11 +201,11 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 	}{
 		{"workload fails", "2m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
 			"workload: agent: workload exited with status 3", 90 * time.Second},
-		{"agent panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Fault = "panic" },
+		{"agent panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "panic" },
 			"agent panic", 90 * time.Second},
-		{"kernel panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Fault = "kernel-panic" },
+		{"kernel panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "kernel-panic" },
 			"guest kernel panic", 90 * time.Second},
-		{"agent hangs", "2m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Fault = "hang" },
+		{"agent hangs", "2m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
 			"timed out", 90 * time.Second},
 		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start", 60 * time.Second},
@@ -248,11 +248,11 @@ tree:
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`, func(r *Runner) { r.Verify = true })
-	if r.Paths.Tree != root {
-		t.Fatalf("the runner used tree %s, not %s", r.Paths.Tree, root)
+`, func(r *Runner) { r.Options.Verify = true })
+	if r.Host.Tree != root {
+		t.Fatalf("the runner used tree %s, not %s", r.Host.Tree, root)
 	}
-	logs := filepath.Join(r.Paths.Run, "logs", plan.FileName(res.ID))
+	logs := filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID))
 	host, _ := os.ReadFile(filepath.Join(logs, HostFile))
 	if res.Status != results.StatusOK {
 		events, _ := os.ReadFile(filepath.Join(logs, EventsFile))

@@ -58,7 +58,7 @@ workload:
   command: [llvm-lit, -sv, --order=lexical, --time-tests, .]
   env: {PATH: "/usr/lib/llvm-15/bin:/usr/local/bin:/usr/bin:/bin", HOME: /home/user}
   timeout: 10m
-`, func(r *Runner) { r.Verify = true })
+`, func(r *Runner) { r.Options.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}
@@ -68,8 +68,8 @@ workload:
 	if res.Verify == nil || res.Verify.Owners["1001:1001"] == 0 || len(res.Verify.Owners) != 1 {
 		t.Errorf("owners %+v, want all 1001:1001", res.Verify)
 	}
-	info, err := os.Stat(r.Paths.Rootfs)
+	info, err := os.Stat(r.Host.Rootfs)
 	if err != nil || info.Size() == 0 {
-		t.Errorf("rootfs image %s: %v", r.Paths.Rootfs, err)
+		t.Errorf("rootfs image %s: %v", r.Host.Rootfs, err)
 	}
 }

@@ -123,7 +123,7 @@ func TestOddTreeEveryMethod(t *testing.T) {
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`), faultOpts{setup: func(r *Runner) { r.Verify = true }})
+`), faultOpts{setup: func(r *Runner) { r.Options.Verify = true }})
 	if len(fr.cells) != 7 {
 		t.Fatalf("%d results, want 7", len(fr.cells))
 	}
@@ -224,7 +224,7 @@ func TestSparseFileInImages(t *testing.T) {
 // directory, by method.
 func watchImages(r *Runner, stop <-chan struct{}, out map[string]int64) {
 	for {
-		ms, _ := filepath.Glob(filepath.Join(r.Paths.Run, "work", "*", "tree.*"))
+		ms, _ := filepath.Glob(filepath.Join(r.Dirs.Run, "work", "*", "tree.*"))
 		for _, p := range ms {
 			var st unix.Stat_t
 			if unix.Stat(p, &st) == nil {

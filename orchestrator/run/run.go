@@ -51,7 +51,7 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 			r.Progress.CellDone(time.Duration(res.Wall*float64(time.Second)), fmt.Sprintf("%s INTERRUPTED, no result written: %s", c.ID, res.Error))
 			break
 		}
-		if err := results.WriteCell(r.Paths.Run, plan.FileName(c.ID), res, r.Meta); err != nil {
+		if err := results.WriteCell(r.Dirs.Run, plan.FileName(c.ID), res, r.Meta); err != nil {
 			return out, err
 		}
 		out = append(out, res)
@@ -65,7 +65,7 @@ func (r *Runner) Run(ctx context.Context, cells []plan.Cell, sel Selection) ([]*
 		}
 	}
 	r.Progress.Close()
-	os.Remove(filepath.Join(r.Paths.Run, "work")) // only when empty: every cell cleans up its own
+	os.Remove(filepath.Join(r.Dirs.Run, "work")) // only when empty: every cell cleans up its own
 	return out, ctx.Err()
 }
 

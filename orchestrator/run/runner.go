@@ -4,6 +4,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
@@ -29,41 +31,38 @@ import (
 
 // Runner runs the cells of one experiment into one output directory.
 type Runner struct {
-	Exp         *spec.Experiment
-	Paths       plan.Paths
-	Cache       string        // vmfsbench's cache directory
-	Kernel      kernel.Kernel // the guest kernel
-	Agent       string        // the static agent binary for the guest's arch
-	Accel       string        // kvm or tcg, decided once per run
-	AccelReason string
-	Matcher     *tree.Matcher
-	Want        *tree.Summary // the host's digest of the filtered tree, when known
-	Progress    *Progress     // nil for none
+	Exp      *spec.Experiment
+	Host     plan.Host     // what the host probe found; the cells were planned from it
+	Dirs     plan.Dirs     // the run's directories
+	Cache    string        // vmfsbench's cache directory
+	Kernel   kernel.Kernel // the guest kernel
+	Agent    string        // the static agent binary for the guest's arch
+	Matcher  *tree.Matcher
+	Want     *tree.Summary // the host's digest of the filtered tree, when known
+	Progress *Progress     // nil for none
 	// Meta is the run's metadata, repeated in every cell's CSV row.
 	Meta *results.Meta
-	// Survey lists the tree's entries that some method cannot carry identically.
-	Survey tree.Report
-	// Verify makes the guest check, after the workload, the tree's owners and writability.
-	Verify bool
-	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
-	Fault string
+	// Options are what `vmfsbench run` asks of every cell (--verify, test hooks).
+	Options plan.Options
+	notes   []string
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
 type Options struct {
-	Out      string    // the run directory
+	// Out is the run directory; when set, New calls UseDir with it. A plan, or a run that
+	// picks its directory after planning, leaves it empty.
+	Out      string
 	Progress io.Writer // progress lines
 	Digest   bool      // compute the host digest of the tree to check read-all against
+	// Lenient lets a plan go on without what only a run needs: a tree, synthetic tree or
+	// kernel that is not there yet is named by its path and noted in Notes.
+	Lenient bool
 }
 
-// goarch returns the GOARCH of the agent for the guest arch named name.
-func goarch(name string) string {
-	a, _ := arch.Lookup(name) // the spec's arch is one of the table's
-	return a.GOARCH
-}
-
-// New resolves everything the cells share: the tree (generating a synthetic one), the kernel,
-// the agent binary, the accelerator and, when asked, the host digest of the tree.
+// New probes the host once for everything the cells share (the tree, generating a
+// synthetic one; its exclusions, survey and size; the kernel; the host tools of the spec's
+// methods; the agent binary; the accelerator; when asked, the host digest of the tree) and
+// returns the runner whose Host the cells are planned from.
 func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	cache, err := kernel.CacheDir()
 	if err != nil {
@@ -73,48 +72,35 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if o.Progress != nil {
 		r.Progress = NewProgress(o.Progress)
 	}
-	r.Paths = plan.Paths{Run: o.Out, Tree: e.Tree.Path, HostPort: freePort}
+	h := &r.Host
+	h.Tree = e.Tree.Path
 	if e.Tree.Synthetic != nil {
 		s := e.Tree.Synthetic
-		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, spec.FormatSize(s.Bytes))
-		if r.Paths.Tree, err = tree.EnsureSynthetic(ctx, cache, s.Tree()); err != nil {
+		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, param.FormatSize(s.Bytes))
+		if h.Tree, err = tree.EnsureSynthetic(ctx, cache, s.Tree()); err != nil {
 			return nil, err
 		}
-	}
-	if fi, err := os.Stat(r.Paths.Tree); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%s: tree.path %s is not a directory", e.File, r.Paths.Tree)
-	}
-	if err := outsideTree(o.Out, r.Paths.Tree); err != nil {
-		return nil, err
 	}
 	if r.Matcher, err = tree.NewMatcher(e.Tree.Exclude); err != nil {
 		return nil, fmt.Errorf("%s: tree.exclude: %w", e.File, err)
 	}
-	// Before anything is timed: what some method cannot carry is said now, and an entry no
-	// method can carry stops the run.
-	if r.Survey, err = tree.Survey(ctx, r.Paths.Tree, r.Matcher); err != nil {
+	if fi, err := os.Stat(h.Tree); err != nil || !fi.IsDir() {
+		if !o.Lenient {
+			return nil, fmt.Errorf("%s: tree.path %s is not a directory", e.File, h.Tree)
+		}
+		r.note("tree.path %s is not a directory here: the commands name it, but the image sizes and excluded paths are not known", h.Tree)
+	} else if err := r.probeTree(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.Survey.Err(e.Guest.Mountpoint); err != nil {
-		return nil, err
-	}
-	for _, l := range r.Survey.Lines() {
-		r.progressf("tree: %s", l)
-	}
-	if r.Paths.Hidden, err = tree.ExcludedRoots(ctx, r.Paths.Tree, r.Matcher); err != nil {
-		return nil, err
-	}
-	size, err := method.MeasureTree(ctx, r.Paths.Tree, r.Matcher)
-	if err != nil {
-		return nil, err
-	}
-	r.Paths.TreeBytes = size.Bytes
-	if r.Paths.Rootfs = e.Guest.Rootfs; e.Guest.Rootfs == spec.RootfsBuilt {
+	if h.Rootfs = e.Guest.Rootfs; e.Guest.Rootfs == spec.RootfsBuilt {
 		img, err := rootfs.Find(cache, rootfs.Recipe{Arch: e.Guest.Arch})
 		if err != nil {
-			return nil, fmt.Errorf("%s: guest.rootfs: %w", e.File, err)
+			if !o.Lenient {
+				return nil, fmt.Errorf("%s: guest.rootfs: %w", e.File, err)
+			}
+			r.note("guest.rootfs: %v", err)
 		}
-		r.Paths.Rootfs = img.Path
+		h.Rootfs = img.Path
 	}
 	if e.Guest.Kernel != "" {
 		r.Kernel, err = kernel.FromPaths(e.Guest.Kernel, e.Guest.Modules)
@@ -122,30 +108,120 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.Kernel, err = kernel.Find(cache, e.Guest.Arch)
 	}
 	if err != nil {
-		return nil, err
+		if !o.Lenient {
+			return nil, err
+		}
+		r.note("%v", err)
+		r.Kernel.Vmlinuz = cmp.Or(e.Guest.Kernel, "<the kernel of vmfsbench kernel fetch --arch "+e.Guest.Arch+">")
 	}
-	r.Paths.Kernel, r.Paths.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
-	if r.Paths.Sockets, err = os.MkdirTemp("", "vmfsbench."); err != nil {
-		return nil, err
-	}
-	r.progressf("building the guest agent for %s", e.Guest.Arch)
-	if r.Agent, err = initramfs.BuildAgent(ctx, cache, goarch(e.Guest.Arch)); err != nil {
-		return nil, err
+	h.Kernel, h.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
+	h.Tools = probeTools(ctx, e)
+	h.CanMount = method.CanMount()
+	r.Dirs = plan.PlanDirs
+	if o.Out != "" {
+		if err := r.UseDir(o.Out); err != nil {
+			return nil, err
+		}
 	}
 	if o.Digest {
-		r.progressf("digesting the host tree %s", r.Paths.Tree)
-		sum, err := tree.DigestTree(ctx, r.Paths.Tree, r.Matcher)
+		r.progressf("digesting the host tree %s", h.Tree)
+		sum, err := tree.DigestTree(ctx, h.Tree, r.Matcher)
 		if err != nil {
 			return nil, err
 		}
 		r.Want = &sum
 	}
-	r.Accel, r.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
+	if o.Lenient && (e.QEMU.Accel == "tcg" || r.Kernel.ModulesDir == "") {
+		// A plan with nothing to probe KVM with needs no agent.
+		h.Accel, h.AccelReason = "tcg", "tcg requested"
+		if e.QEMU.Accel != "tcg" {
+			h.AccelReason = "no kernel to probe KVM with"
+		}
+		return r, nil
+	}
+	r.progressf("building the guest agent for %s", e.Guest.Arch)
+	a, err := arch.Lookup(e.Guest.Arch)
 	if err != nil {
 		return nil, err
 	}
-	r.progressf("accel %s: %s", r.Accel, r.AccelReason)
+	if r.Agent, err = initramfs.BuildAgent(ctx, cache, a.GOARCH); err != nil {
+		return nil, err
+	}
+	h.Accel, h.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
+	if err != nil {
+		return nil, err
+	}
+	r.progressf("accel %s: %s", h.Accel, h.AccelReason)
 	return r, nil
+}
+
+// probeTree checks the tree against the run directory, surveys it (what some method cannot
+// carry is said now, and an entry no method can carry stops the run), and finds its
+// excluded paths and size.
+func (r *Runner) probeTree(ctx context.Context) error {
+	h, e := &r.Host, r.Exp
+	var err error
+	if h.Survey, err = tree.Survey(ctx, h.Tree, r.Matcher); err != nil {
+		return err
+	}
+	if err := h.Survey.Err(e.Guest.Mountpoint); err != nil {
+		return err
+	}
+	for _, l := range h.Survey.Lines() {
+		r.progressf("tree: %s", l)
+	}
+	if h.Hidden, err = tree.ExcludedRoots(ctx, h.Tree, r.Matcher); err != nil {
+		return err
+	}
+	h.Size, err = method.MeasureTree(ctx, h.Tree, r.Matcher)
+	return err
+}
+
+// probeTools finds, once, every host tool the spec's methods run.
+func probeTools(ctx context.Context, e *spec.Experiment) method.Found {
+	found := method.Found{}
+	cells, _ := plan.Cells(e)
+	for _, c := range cells {
+		m, err := method.Lookup(c.Method)
+		if err != nil {
+			continue
+		}
+		for _, t := range m.Tools(method.Params(c.Params)) {
+			if _, ok := found[t.Name]; !ok {
+				found[t.Name] = method.FindTool(ctx, t)
+			}
+		}
+	}
+	return found
+}
+
+// UseDir makes dir, which must not overlap the tree, the run's directory, and makes the
+// run's short directory for unix sockets. Plans made after it name the run's real paths.
+func (r *Runner) UseDir(dir string) error {
+	if fi, err := os.Stat(r.Host.Tree); err == nil && fi.IsDir() {
+		if err := outsideTree(dir, r.Host.Tree); err != nil {
+			return err
+		}
+	}
+	sockets, err := MkdirTemp()
+	if err != nil {
+		return err
+	}
+	r.Dirs = plan.Dirs{Run: dir, Sockets: sockets, HostPort: freePort}
+	return nil
+}
+
+// Notes are what a lenient probe could not find, for the plan to show.
+func (r *Runner) Notes() []string { return r.notes }
+
+func (r *Runner) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// Plan expands the experiment's cells for this run, from the host probe's findings and the
+// run's directories: these are the cells RunCell executes.
+func (r *Runner) Plan() ([]plan.Cell, error) {
+	return plan.Expand(r.Exp, r.Host, r.Dirs, r.Options)
 }
 
 // CheckOut refuses a run directory that overlaps a tree given by path, before anything is
@@ -212,7 +288,10 @@ func freePort() int {
 // Close ends the progress display and removes the run's socket directory.
 func (r *Runner) Close() error {
 	r.Progress.Close()
-	return os.RemoveAll(r.Paths.Sockets)
+	if r.Dirs.Sockets == plan.SocketsPlaceholder {
+		return nil
+	}
+	return os.RemoveAll(r.Dirs.Sockets)
 }
 
 func (r *Runner) progressf(format string, args ...any) { r.Progress.Logf(format, args...) }
@@ -220,7 +299,7 @@ func (r *Runner) progressf(format string, args ...any) { r.Progress.Logf(format,
 // probeKVM boots the agent under KVM with an empty job and succeeds only if it reports done
 // within the probe's timeout (ChooseAccel gives the context its deadline).
 func (r *Runner) probeKVM(ctx context.Context, accel string) error {
-	dir, err := os.MkdirTemp(r.Paths.Sockets, "probe")
+	dir, err := os.MkdirTemp("", "vmfsbench-kvm-probe.")
 	if err != nil {
 		return err
 	}

@@ -2,32 +2,27 @@ package run
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path"
 	"sort"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 )
 
-// toolPackages names the Debian package of each host tool a cell may run.
-var toolPackages = map[string]string{
-	"mksquashfs": "squashfs-tools", "mkfs.erofs": "erofs-utils", "mkfs.ext4": "e2fsprogs", "debugfs": "e2fsprogs",
-	"qemu-system-x86_64": "qemu-system-x86", "qemu-system-aarch64": "qemu-system-arm",
-	"qemu-system-riscv64": "qemu-system-misc", "/usr/lib/qemu/virtiofsd": "qemu-system-common",
-}
-
-// methodTools are the tools a method's Go code runs besides the commands of its steps.
-var methodTools = map[string][]string{"ext4": {"debugfs"}}
-
 // CheckTools makes sure, before any cell runs, that every host tool the cells whose ID
-// matches only ("" for all) will run can be found: a command name on PATH, a path
-// executable. Its error names each missing tool, where known its Debian package, and the
-// cells that need it.
-func CheckTools(cells []plan.Cell, only string) error {
-	need := map[string][]string{} // tool -> cell IDs
+// matches only ("" for all) will run was found by the host probe, and that the command of
+// every boot step is on PATH. Its error names each missing tool, where known its Debian
+// package, and the cells that need it.
+func CheckTools(cells []plan.Cell, only string, h plan.Host, guestArch string) error {
+	need := map[string][]string{} // problem -> cell IDs
+	add := func(what, id string) {
+		if ids := need[what]; len(ids) == 0 || ids[len(ids)-1] != id {
+			need[what] = append(need[what], id)
+		}
+	}
 	for _, c := range cells {
 		if only != "" {
 			if ok, err := path.Match(only, c.ID); err != nil {
@@ -36,36 +31,35 @@ func CheckTools(cells []plan.Cell, only string) error {
 				continue
 			}
 		}
-		tools := methodTools[c.Method]
-		for _, s := range c.Steps {
-			switch s.Kind {
-			case method.StepBuildImage, method.StepStartDaemon, method.StepBoot, method.StepTransfer:
-				if len(s.Argv) > 0 {
-					tools = append(tools, s.Argv[0])
+		m, err := method.Lookup(c.Method)
+		if err != nil {
+			return err
+		}
+		for _, t := range m.Tools(method.Params(c.Params)) {
+			if ht, ok := h.Tools[t.Name]; !ok || ht.Err != nil {
+				what := t.Name + " was not probed"
+				if ok {
+					what = ht.Err.Error()
 				}
+				add(what, c.ID)
 			}
 		}
-		for _, t := range tools {
-			if ids := need[t]; len(ids) == 0 || ids[len(ids)-1] != c.ID {
-				need[t] = append(need[t], c.ID)
+		for _, s := range c.Steps {
+			if s.Kind != method.StepBoot || len(s.Commands) == 0 {
+				continue
+			}
+			qemu := s.Commands[0][0]
+			if _, err := exec.LookPath(qemu); err != nil {
+				what := qemu + " is not on PATH"
+				if a, err := arch.Lookup(guestArch); err == nil && a.QEMUBinary == qemu {
+					what += " (Debian package " + a.QEMUPackage + ")"
+				}
+				add(what, c.ID)
 			}
 		}
 	}
 	var missing []string
-	for t, ids := range need {
-		if _, err := exec.LookPath(t); err == nil {
-			continue
-		}
-		what := t + " is not on PATH"
-		if strings.Contains(t, "/") {
-			what = t + " is not an executable file"
-			if _, err := os.Stat(t); err != nil {
-				what = t + " does not exist"
-			}
-		}
-		if pkg := toolPackages[t]; pkg != "" {
-			what += " (Debian package " + pkg + ")"
-		}
+	for what, ids := range need {
 		if len(ids) > 3 {
 			ids = append(ids[:3:3], fmt.Sprintf("%d more", len(ids)-3))
 		}

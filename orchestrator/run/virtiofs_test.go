@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,10 +20,15 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
+// hostVirtiofsd is the virtiofsd the host probe finds for daemon: auto.
+func hostVirtiofsd() method.HostTool {
+	return method.FindTool(context.Background(), method.Virtiofs{}.Tools(method.Params{"daemon": "auto"})[0])
+}
+
 // needVirtiofsd makes sure QEMU's C virtiofsd can serve a guest: installed, and run as root.
 func needVirtiofsd(t *testing.T) {
 	t.Helper()
-	d := method.FindVirtiofsd("auto")
+	d := hostVirtiofsd()
 	if d.Err == nil && os.Geteuid() == 0 {
 		return
 	}
@@ -107,7 +113,7 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 	for _, cache := range []string{"always", "never"} {
 		t.Run(cache, func(t *testing.T) {
 			var before string
-			res, r := runOne(t, virtiofsSpec("cache: "+cache, "5m"), func(r *Runner) { before = treeState(t, r.Paths.Tree) })
+			res, r := runOne(t, virtiofsSpec("cache: "+cache, "5m"), func(r *Runner) { before = treeState(t, r.Host.Tree) })
 			if res.Status != results.StatusOK {
 				t.Fatalf("cell failed: %s", res.Error)
 			}
@@ -117,14 +123,14 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 			if res.Guest.Files != r.Want.Files || res.Guest.Files <= 1024 {
 				t.Errorf("guest read %d files, host has %d (want more than 1024)", res.Guest.Files, r.Want.Files)
 			}
-			if after := treeState(t, r.Paths.Tree); after != before {
+			if after := treeState(t, r.Host.Tree); after != before {
 				t.Errorf("the host tree changed: %s before, %s after", before, after)
 			}
-			if left := processesMentioning("--socket-path=" + r.Paths.Sockets); len(left) > 0 {
+			if left := processesMentioning("--socket-path=" + r.Dirs.Sockets); len(left) > 0 {
 				t.Errorf("virtiofsd left running: %v", left)
 			}
 			host := hostLog(t, r, res)
-			for _, want := range []string{"$ " + method.FindVirtiofsd("auto").Path, "listens on", "open-file limit", "cache=" + map[string]string{"always": "always", "never": "none"}[cache]} {
+			for _, want := range []string{"$ " + hostVirtiofsd().Path, "listens on", "open-file limit", "cache=" + map[string]string{"always": "always", "never": "none"}[cache]} {
 				if !strings.Contains(host, want) {
 					t.Errorf("host.log lacks %q:\n%s", want, host)
 				}
@@ -136,7 +142,7 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 
 func hostLog(t *testing.T, r *Runner, res *results.Cell) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(r.Paths.Run, "logs", plan.FileName(res.ID), HostFile))
+	b, err := os.ReadFile(filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID), HostFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +183,7 @@ func TestVirtiofsdDyingFailsTheCell(t *testing.T) {
 	if !strings.Contains(host, "exited by itself: signal: killed") {
 		t.Errorf("host.log does not record the daemon's death:\n%s", host)
 	}
-	if left := processesMentioning(r.Paths.Sockets); len(left) > 0 {
+	if left := processesMentioning(r.Dirs.Sockets); len(left) > 0 {
 		t.Errorf("left running: %v", left)
 	}
 }
@@ -186,7 +192,7 @@ func TestVirtiofsdDyingFailsTheCell(t *testing.T) {
 // virtiofsd of the run. It returns the pids killed, none if it gave up.
 func killDaemonAtWorkload(r *Runner, within time.Duration) []int {
 	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		evs, _ := filepath.Glob(filepath.Join(r.Paths.Run, "logs", "*", EventsFile))
+		evs, _ := filepath.Glob(filepath.Join(r.Dirs.Run, "logs", "*", EventsFile))
 		started := false
 		for _, f := range evs {
 			b, _ := os.ReadFile(f)
@@ -196,7 +202,7 @@ func killDaemonAtWorkload(r *Runner, within time.Duration) []int {
 			continue
 		}
 		var pids []int
-		for _, p := range processesMentioning("--socket-path=" + r.Paths.Sockets) {
+		for _, p := range processesMentioning("--socket-path=" + r.Dirs.Sockets) {
 			if pid, err := strconv.Atoi(strings.SplitN(p, ":", 2)[0]); err == nil {
 				syscall.Kill(pid, syscall.SIGKILL)
 				pids = append(pids, pid)

@@ -1,6 +1,9 @@
 package spec
 
 import (
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -237,13 +240,13 @@ func (d *decoder) size(n *yaml.Node, field string, min int64) (int64, bool) {
 		d.fail(n, field, "expected a size such as 2GiB or 512000, got %s", kindName(n))
 		return 0, false
 	}
-	v, err := ParseSize(n.Value)
+	v, err := param.ParseSize(n.Value)
 	if err != nil {
 		d.fail(n, field, "%v", err)
 		return 0, false
 	}
 	if v < min {
-		d.fail(n, field, "%s is too small, expected at least %s", n.Value, FormatSize(min))
+		d.fail(n, field, "%s is too small, expected at least %s", n.Value, param.FormatSize(min))
 		return 0, false
 	}
 	return v, true
@@ -539,16 +542,17 @@ func (d *decoder) methods(n *yaml.Node, field string, e *Experiment) {
 		fi := fmt.Sprintf("%s[%d]", field, i)
 		if item.Kind != yaml.MappingNode || len(item.Content) != 2 {
 			d.fail(item, fi, "expected a mapping with one method name (%s), got %s",
-				strings.Join(MethodNames(), ", "), kindName(item))
+				strings.Join(method.Names(), ", "), kindName(item))
 			continue
 		}
 		k, v := item.Content[0], resolve(item.Content[1])
-		defs, ok := Methods[k.Value]
+		meth, err := method.Lookup(k.Value)
 		fm := join(fi, k.Value)
-		if !ok {
-			d.fail(k, fi, "unknown method %q, expected one of %s", k.Value, strings.Join(MethodNames(), ", "))
+		if err != nil {
+			d.fail(k, fi, "unknown method %q, expected one of %s", k.Value, strings.Join(method.Names(), ", "))
 			continue
 		}
+		defs := meth.Params()
 		m := MethodEntry{Method: k.Value, Pos: posOf(k)}
 		given := map[string]*yaml.Node{}
 		if !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
@@ -572,7 +576,7 @@ func (d *decoder) methods(n *yaml.Node, field string, e *Experiment) {
 }
 
 // paramValues reads one value or a list of values (a sweep) of a method parameter.
-func (d *decoder) paramValues(n *yaml.Node, field string, def ParamDef) []any {
+func (d *decoder) paramValues(n *yaml.Node, field string, def param.Def) []any {
 	items := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
 		if len(n.Content) == 0 {
@@ -589,7 +593,7 @@ func (d *decoder) paramValues(n *yaml.Node, field string, def ParamDef) []any {
 			d.fail(c, field, "expected a value or a list of values, got %s", kindName(c))
 			continue
 		}
-		v, err := def.parseValue(c.Value)
+		v, err := def.Parse(c.Value)
 		if err != nil {
 			d.fail(c, field, "%v", err)
 			continue

@@ -4,6 +4,8 @@
 package spec
 
 import (
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
+
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -55,10 +57,7 @@ func (s *Synthetic) Tree() tree.Synthetic {
 const RootfsBuilt = "built"
 
 // Owner is a uid:gid pair.
-type Owner struct {
-	UID int `json:"uid"`
-	GID int `json:"gid"`
-}
+type Owner = tree.Owner
 
 // Guest describes the VM's software and where the tree appears in it.
 type Guest struct {
@@ -100,7 +99,7 @@ type MethodEntry struct {
 
 // Param is one method parameter with the value(s) it takes. More than one value sweeps it.
 type Param struct {
-	Def    ParamDef
+	Def    param.Def
 	Values []any // int64 or string
 	Given  bool  // written in the spec (it then appears in cell IDs)
 	Pos    Pos

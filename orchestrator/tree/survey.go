@@ -228,33 +228,31 @@ func (r Report) Err(mountpoint string) error {
 func (r Report) Lines() []string {
 	var out []string
 	for _, g := range r.groups(func(Finding) bool { return true }) {
-		out = append(out, g.text(""))
+		out = append(out, g.text(nil))
 	}
 	return out
 }
 
-// Warnings are the findings that concern method, as the cell's warnings: what its image or
-// stream leaves out or cannot build, and why.
-func (r Report) Warnings(method string) []string {
+// Carrier is a way of giving the guest the tree, as far as the survey needs to know it.
+type Carrier interface {
+	Name() string
+	// Carries says whether f's entry reaches the guest as it is on the host; when not, why
+	// (an empty why keeps the finding's own reason).
+	Carries(f Finding) (ok bool, why string)
+}
+
+// Warnings are the findings that concern the method m, as the cell's warnings: what its
+// image or stream leaves out or cannot build, and why.
+func (r Report) Warnings(m Carrier) []string {
 	var out []string
-	for _, g := range r.groups(func(f Finding) bool { return concerns(f, method) }) {
-		out = append(out, g.text(method))
+	concerns := func(f Finding) bool {
+		ok, _ := m.Carries(f)
+		return f.Fatal || !ok
+	}
+	for _, g := range r.groups(concerns) {
+		out = append(out, g.text(m))
 	}
 	return out
-}
-
-// concerns says whether a non-fatal finding changes what method gives the guest.
-func concerns(f Finding, method string) bool {
-	switch f.Kind {
-	case KindSpecial:
-		return method == "ssh-tar" || method == "serial-tar" || method == "ext4"
-	case KindNewline:
-		if f.Excluded {
-			return method == "squashfs"
-		}
-		return method == "ext4"
-	}
-	return f.Fatal
 }
 
 type findingGroup struct {
@@ -283,7 +281,7 @@ func (r Report) groups(keep func(Finding) bool) []findingGroup {
 
 // text renders a group: a count, up to three examples and the reason, which for method says
 // what that method does.
-func (g findingGroup) text(method string) string {
+func (g findingGroup) text(m Carrier) string {
 	var ex []string
 	for i, f := range g.items {
 		if i == 3 {
@@ -293,11 +291,10 @@ func (g findingGroup) text(method string) string {
 		ex = append(ex, f.short())
 	}
 	reason := g.items[0].Reason
-	switch {
-	case g.kind == KindSpecial && (method == "ssh-tar" || method == "serial-tar"):
-		reason = method + "'s tar stream leaves them out (it carries files, directories, symlinks and hard links only); the tree digest ignores them too"
-	case g.kind == KindSpecial && method == "ext4":
-		reason = "ext4 carries them when it reads the tree through a mount view (root), and leaves them out when it must build from a tar stream or a staging tree"
+	if m != nil {
+		if _, why := m.Carries(g.items[0]); why != "" {
+			reason = why
+		}
 	}
 	what := map[string]string{KindSpecial: "special entries", KindUnreadable: "unreadable entries",
 		KindNewline: "names with a newline", KindLongPath: "paths too long"}[g.kind]

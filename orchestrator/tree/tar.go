@@ -18,7 +18,8 @@ import (
 
 // Owner is the uid and gid every entry of a tar stream is given instead of its own.
 type Owner struct {
-	UID, GID int
+	UID int `json:"uid"`
+	GID int `json:"gid"`
 }
 
 // Output of WriteTar: tarBuffers buffers of tarBufSize bytes, filled in turn. Headers and

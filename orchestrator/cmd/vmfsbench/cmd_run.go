@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -39,30 +39,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var dir, specFile string
 	var old *results.Meta
 	var skip map[string]bool
+	var od *run.OutDir
 	if *resume != "" {
-		if dir, err = filepath.Abs(*resume); err != nil {
-			return usageError{err}
+		spec := ""
+		if len(files) == 1 {
+			spec = files[0]
 		}
-		if old, err = results.ReadRunMeta(dir); err != nil {
+		if od, err = run.OpenOut(*resume, spec, true); err != nil {
 			return usagef("--resume %s: %v", *resume, err)
 		}
-		specFile = old.SpecFile
-		if len(files) == 1 {
-			specFile = files[0]
-		}
-		data, err := os.ReadFile(specFile)
-		if err != nil {
-			return usagef("--resume %s: the run's spec: %v", *resume, err)
-		}
-		if err := results.CheckSpecHash(dir, data); err != nil {
-			return usageError{err}
-		}
-		done, err := results.FinishedCells(dir)
-		if err != nil {
-			return usageError{err}
-		}
+		defer od.Close()
+		dir, specFile, old = od.Dir, od.SpecFile, od.Meta // old is nil when there is no run.json
 		skip = map[string]bool{}
-		for id := range done {
+		for id := range od.Done {
 			skip[id] = true
 		}
 	} else {
@@ -72,16 +61,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// A missing host tool, or an --only that selects nothing, is found before anything is
-	// written or run.
-	planned, err := plan.Expand(e, paths(e))
+	// The host is probed once; a missing host tool, or an --only that selects nothing, is
+	// found before anything is written or run.
+	r, err := run.New(ctx, e, run.Options{Progress: stderr, Digest: e.Workload.Builtin == "read-all"})
+	if err != nil {
+		return usageError{err}
+	}
+	defer r.Close()
+	r.Options = plan.Options{Verify: *verify}
+	planned, err := r.Plan()
 	if err != nil {
 		return usageError{err}
 	}
 	if *only != "" && !slices.ContainsFunc(planned, func(c plan.Cell) bool { ok, _ := path.Match(*only, c.ID); return ok }) {
 		return usagef("--only %q matches no cell of %s (a * does not match a /; cell IDs look like %s)", *only, specFile, planned[0].ID)
 	}
-	if err := run.CheckTools(planned, *only); err != nil {
+	if err := run.CheckTools(planned, *only, r.Host, e.Guest.Arch); err != nil {
 		return usageError{err}
 	}
 	if dir == "" {
@@ -94,27 +89,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := run.CheckOut(dir, e); err != nil {
 			return usageError{err}
 		}
-		err := run.PrepareOut(dir, specFile)
-		// Two runs of one spec started within a second share a default directory: the
+		// The directory is made atomically with its marker and locked while the run uses
+		// it. Two runs of one spec started within a second share a default directory: the
 		// later one takes the next free suffix.
-		for i, base := 2, dir; *out == "" && errors.Is(err, run.ErrHoldsRun) && i < 100; i++ {
+		od, err = run.OpenOut(dir, specFile, false)
+		for i, base := 2, dir; *out == "" && (errors.Is(err, run.ErrHoldsRun) || errors.Is(err, run.ErrLocked)) && i < 100; i++ {
 			dir = fmt.Sprintf("%s-%d", base, i)
-			err = run.PrepareOut(dir, specFile)
+			od, err = run.OpenOut(dir, specFile, false)
 		}
 		if err != nil {
 			return usageError{err}
 		}
+		defer od.Close()
 	}
-	r, err := run.New(ctx, e, run.Options{Out: dir, Progress: stderr, Digest: e.Workload.Builtin == "read-all"})
-	if err != nil {
+	if err := r.UseDir(dir); err != nil {
 		return usageError{err}
 	}
-	defer r.Close()
-	r.Verify = *verify
 	specAbs, _ := filepath.Abs(specFile)
 	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
-		Reference: e.Reference, Arch: e.Guest.Arch, QEMUBinary: e.QEMU.Binary, Accel: r.Accel,
-		AccelReason: r.AccelReason, GuestKernel: r.Kernel.Version})
+		Reference: e.Reference, Arch: e.Guest.Arch, QEMUBinary: e.QEMU.Binary, Accel: r.Host.Accel,
+		AccelReason: r.Host.AccelReason, GuestKernel: r.Kernel.Version, Tools: toolVersions(r.Host.Tools)})
 	if err != nil {
 		return usageError{err}
 	}
@@ -125,7 +119,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 	r.Meta = meta
-	cells, err := plan.Expand(e, r.Paths)
+	// The cells run exactly as planned here, with the run's directories.
+	cells, err := r.Plan()
 	if err != nil {
 		return usageError{err}
 	}
@@ -157,6 +152,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// toolVersions are the versions of the tools the host probe found, results.NotFound for
+// those it did not.
+func toolVersions(found method.Found) results.Tools {
+	out := results.Tools{}
+	for name, t := range found {
+		out[name] = t.Version
+		if t.Err != nil || t.Path == "" {
+			out[name] = results.NotFound
+		}
+	}
+	return out
 }
 
 // writeTable prints one line per cell with its phases in seconds.

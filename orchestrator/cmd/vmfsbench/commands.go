@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
-	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
@@ -151,6 +150,9 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 			continue
 		}
 		cells, _ := plan.Cells(e)
+		for _, w := range spec.Warnings(e) {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", f, w)
+		}
 		fmt.Fprintf(stdout, "%s: ok (%d cells)\n", f, len(cells))
 	}
 	if bad {
@@ -159,47 +161,10 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// paths returns what `plan` can know of a run's locations before the run: the run directory
-// is the default one with `<run-id>` for the id the run will get.
-func paths(e *spec.Experiment) plan.Paths {
-	run, _ := filepath.Abs(filepath.Join("results", "runs", e.Name, "<run-id>"))
-	p := plan.Paths{Run: run, Tree: e.Tree.Path, Kernel: e.Guest.Kernel, Modules: e.Guest.Modules,
-		Sockets: filepath.Join(os.TempDir(), "vmfsbench.XXXXXX")}
-	cache, err := kernel.CacheDir()
-	if e.Tree.Synthetic != nil {
-		if err != nil {
-			p.Tree = "$CACHE/trees/" + synthetic(e).Key()
-		} else {
-			p.Tree = filepath.Join(cache, "trees", synthetic(e).Key())
-		}
-	}
-	if p.Rootfs = e.Guest.Rootfs; p.Rootfs == spec.RootfsBuilt {
-		p.Rootfs = "$CACHE/rootfs/<vmfsbench rootfs build image>"
-		if err == nil {
-			if img, err := rootfs.Find(cache, rootfs.Recipe{Arch: e.Guest.Arch}); err == nil {
-				p.Rootfs = img.Path
-			}
-		}
-	}
-	if p.Kernel == "" {
-		p.Kernel, p.Modules = "$KERNEL", "$MODULES"
-		if err == nil {
-			if k, err := kernel.Find(cache, e.Guest.Arch); err == nil {
-				p.Kernel, p.Modules = k.Vmlinuz, k.ModulesDir
-			}
-		}
-	}
-	return p
-}
-
-func synthetic(e *spec.Experiment) tree.Synthetic {
-	s := e.Tree.Synthetic
-	return s.Tree()
-}
-
-func cmdPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("plan", stderr)
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
+	verify := fs.Bool("verify", false, "plan the cells as `run --verify` runs them")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -211,7 +176,15 @@ func cmdPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cells, err := plan.Expand(e, paths(e))
+	// The host is probed as a run probes it, so the plan shows the commands a run executes,
+	// with $RUN and $SOCKETS for the run's directories; what is not there yet is noted.
+	r, err := run.New(ctx, e, run.Options{Lenient: true})
+	if err != nil {
+		return usageError{err}
+	}
+	defer r.Close()
+	r.Options = plan.Options{Verify: *verify}
+	cells, err := r.Plan()
 	if err != nil {
 		return usageError{err}
 	}
@@ -221,10 +194,14 @@ func cmdPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(struct {
 			Spec  string      `json:"spec"`
 			Name  string      `json:"name"`
+			Notes []string    `json:"notes,omitempty"`
 			Cells []plan.Cell `json:"cells"`
-		}{e.File, e.Name, cells})
+		}{e.File, e.Name, r.Notes(), cells})
 	}
 	plan.WriteText(stdout, e, cells)
+	for _, n := range r.Notes() {
+		fmt.Fprintf(stdout, "NOTE: %s\n", n)
+	}
 	return nil
 }
 
@@ -247,7 +224,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return usageError{err}
 		}
-		if root, err = tree.EnsureSynthetic(ctx, cache, synthetic(e)); err != nil {
+		if root, err = tree.EnsureSynthetic(ctx, cache, e.Tree.Synthetic.Tree()); err != nil {
 			return usageError{err}
 		}
 	}
