@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 
@@ -419,7 +420,7 @@ func (d *decoder) tree(n *yaml.Node, field string, t *Tree) {
 
 func (d *decoder) guest(n *yaml.Node, field string, g *Guest) {
 	d.fields(n, field, nil, map[string]fieldFn{
-		"arch":    func(v *yaml.Node, f string) { g.Arch, _ = d.enum(v, f, "x86_64", "aarch64", "riscv64") },
+		"arch":    func(v *yaml.Node, f string) { g.Arch, _ = d.enum(v, f, arch.Names()...) },
 		"kernel":  func(v *yaml.Node, f string) { g.Kernel, _ = d.hostPath(v, f) },
 		"modules": func(v *yaml.Node, f string) { g.Modules, _ = d.hostPath(v, f) },
 		"rootfs": func(v *yaml.Node, f string) {
