@@ -84,7 +84,11 @@ func FindTool(ctx context.Context, t Tool) HostTool {
 	if len(paths) > 1 {
 		what = "was not found (tried " + strings.Join(tried, ", ") + ")"
 	}
-	return HostTool{Err: t.Missing(fmt.Errorf("%s %s", t.Name, what))}
+	name := paths[0]
+	if len(paths) > 1 {
+		name = t.Name
+	}
+	return HostTool{Err: t.Missing(fmt.Errorf("%s %s", name, what))}
 }
 
 var versionRE = regexp.MustCompile(`\d+\.\d+`)

@@ -61,8 +61,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// The host is probed once; a missing host tool, or an --only that selects nothing, is
-	// found before anything is written or run.
+	// An --only that selects nothing, and then (after the host is probed, once) a missing
+	// host tool, are found before anything is written or run.
+	ids, err := plan.Cells(e)
+	if err != nil {
+		return usageError{err}
+	}
+	if *only != "" && !slices.ContainsFunc(ids, func(c plan.Cell) bool { ok, _ := path.Match(*only, c.ID); return ok }) {
+		return usagef("--only %q matches no cell of %s (a * does not match a /; cell IDs look like %s)", *only, specFile, ids[0].ID)
+	}
 	r, err := run.New(ctx, e, run.Options{Progress: stderr, Digest: e.Workload.Builtin == "read-all"})
 	if err != nil {
 		return usageError{err}
@@ -72,9 +79,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	planned, err := r.Plan()
 	if err != nil {
 		return usageError{err}
-	}
-	if *only != "" && !slices.ContainsFunc(planned, func(c plan.Cell) bool { ok, _ := path.Match(*only, c.ID); return ok }) {
-		return usagef("--only %q matches no cell of %s (a * does not match a /; cell IDs look like %s)", *only, specFile, planned[0].ID)
 	}
 	if err := run.CheckTools(planned, *only, r.Host, e.Guest.Arch); err != nil {
 		return usageError{err}

@@ -79,8 +79,8 @@ func TestPlanJSONSeed(t *testing.T) {
 			Cache      string         `json:"cache"`
 			Repetition int            `json:"repetition"`
 			Steps      []struct {
-				Kind string   `json:"kind"`
-				Argv []string `json:"argv"`
+				Kind     string     `json:"kind"`
+				Commands [][]string `json:"commands"`
 			} `json:"steps"`
 		} `json:"cells"`
 	}
@@ -95,8 +95,8 @@ func TestPlanJSONSeed(t *testing.T) {
 			t.Errorf("incomplete cell %+v", c)
 		}
 		for _, s := range c.Steps {
-			if s.Kind == "boot" && (len(s.Argv) == 0 || s.Argv[0] != "qemu-system-riscv64") {
-				t.Errorf("%s: boot argv %v", c.ID, s.Argv)
+			if s.Kind == "boot" && (len(s.Commands) != 1 || s.Commands[0][0] != "qemu-system-riscv64") {
+				t.Errorf("%s: boot commands %v", c.ID, s.Commands)
 			}
 		}
 	}
@@ -161,7 +161,7 @@ func must(t *testing.T, err error) {
 func TestHelp(t *testing.T) {
 	flags := map[string][]string{
 		"validate":     nil,
-		"plan":         {"--json"},
+		"plan":         {"--json", "--verify"},
 		"run":          {"-o DIR", "--resume DIR", "--only GLOB", "--fail-fast", "--keep-going", "--verify"},
 		"report":       {"--reference CSV"},
 		"compare":      {"--json"},
