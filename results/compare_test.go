@@ -80,7 +80,7 @@ func TestCompareRunsFewRepetitions(t *testing.T) {
 		var cells []*Cell
 		for i, x := range totals {
 			cells = append(cells, &Cell{ID: group + "/r" + string(rune('1'+i)), Group: group, Method: "ext4", Cache: "warm",
-				Repetition: i + 1, Status: StatusOK, Total: x, Phases: map[string]float64{"workload": x}})
+				Repetition: i + 1, Status: StatusOK, Total: x, Phases: map[Phase]float64{"workload": x}})
 		}
 		return Summarize(cells, nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -32,12 +33,12 @@ func TestCellCSV(t *testing.T) {
 	c := &Cell{ID: "squashfs.compression=none/empty/r2", Group: "squashfs.compression=none/empty", Method: "squashfs",
 		Params: map[string]any{"compression": "none", "block_size": 131072.0}, Cache: "empty",
 		CacheCheck: &CacheCheck{CachedBeforeKiB: 10, CachedAfterKiB: 9, TreeKiB: 100}, Repetition: 2, Status: StatusOK,
-		Phases: map[string]float64{"prepare-cache": 3.5, "build": 17.25, "boot": 9, "workload": 676}, Total: 693.25, Wall: 706,
+		Phases: map[Phase]float64{"prepare-cache": 3.5, "build": 17.25, "boot": 9, "workload": 676}, Total: 693.25, Wall: 706,
 		Guest: GuestFigures{Files: 5, Bytes: 1 << 33}, ExitCode: &exit, DigestOK: &match, Accel: "kvm",
 		Warnings: []string{"a, \"quoted\" warning", "another"},
 		Start:    time.Date(2024, 10, 15, 9, 0, 0, 0, time.UTC), End: time.Date(2024, 10, 15, 9, 11, 46, 0, time.UTC)}
 	m := &Meta{Spec: "seed", SpecSHA256: "ab", Host: Host{CPU: "AMD Ryzen 9 7950X3D", Cores: 32, MemoryBytes: 1 << 37},
-		Tools: Tools{QEMU: "QEMU emulator version 9.1.0", ErofsUtils: NotFound}, Start: time.Date(2024, 10, 15, 8, 59, 0, 0, time.UTC)}
+		Tools: Tools{"qemu": "QEMU emulator version 9.1.0", "erofs-utils": NotFound, "virtiofsd /opt/v fs/virtiofsd": "virtiofsd 1.11.1"}, Start: time.Date(2024, 10, 15, 8, 59, 0, 0, time.UTC)}
 	data, err := CellCSV(c, m)
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestCellCSV(t *testing.T) {
 		"warnings": "a, \"quoted\" warning; another", "start": "2024-10-15T09:00:00Z", "host_cpu": "AMD Ryzen 9 7950X3D",
 		"host_cores": "32", "host_memory_bytes": "137438953472", "qemu_version": "QEMU emulator version 9.1.0",
 		"erofs_utils_version": "not found", "run_start": "2024-10-15T08:59:00Z", "run_end": "", "spec_sha256": "ab",
+		"virtiofsd__opt_v_fs_virtiofsd_version": "virtiofsd 1.11.1",
 	} {
 		got, ok := r[col]
 		if !ok {
@@ -61,6 +63,15 @@ func TestCellCSV(t *testing.T) {
 		} else if got != want {
 			t.Errorf("%s = %q, want %q", col, got, want)
 		}
+	}
+	// The tool columns come last, sorted by tool name, after the other meta columns.
+	header, err := csv.NewReader(bytes.NewReader(data)).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTail := []string{"run_start", "run_end", "erofs_utils_version", "qemu_version", "virtiofsd__opt_v_fs_virtiofsd_version"}
+	if len(header) < len(wantTail) || !slices.Equal(header[len(header)-len(wantTail):], wantTail) {
+		t.Errorf("header ends %q, want %q", header[max(0, len(header)-len(wantTail)):], wantTail)
 	}
 	// Without metadata the columns are still there, empty.
 	data, err = CellCSV(c, nil)

@@ -9,7 +9,7 @@ import (
 func TestWriteLit(t *testing.T) {
 	mk := func(id, method string, passed int, slow ...LitTest) *Cell {
 		return &Cell{ID: id + "/r1", Group: id, Method: method, Cache: "warm", Repetition: 1, Status: StatusOK,
-			Phases: map[string]float64{"workload": 10}, Total: 10,
+			Phases: map[Phase]float64{"workload": 10}, Total: 10,
 			Lit: &Lit{Passed: passed, Counts: map[string]int{"Passed": passed}, Seconds: 9, Slowest: slow}}
 	}
 	s := Summarize([]*Cell{

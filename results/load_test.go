@@ -28,10 +28,10 @@ func TestFinishedCells(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	ok := &Cell{ID: "9p/empty/r1", Group: "9p/empty", Method: "9p", Params: map[string]any{}, Cache: "empty", Repetition: 1,
-		Phases: map[string]float64{"workload": 3}, Start: start}
+		Phases: map[Phase]float64{"workload": 3}, Start: start}
 	ok.Finish(start.Add(5 * time.Second))
 	failed := &Cell{ID: "9p/empty/r2", Group: "9p/empty", Method: "9p", Params: map[string]any{}, Cache: "empty", Repetition: 2,
-		Phases: map[string]float64{}, Error: "boot: timeout", Start: start.Add(time.Minute)}
+		Phases: map[Phase]float64{}, Error: "boot: timeout", Start: start.Add(time.Minute)}
 	failed.Finish(start.Add(2 * time.Minute))
 	if err := WriteCell(dir, "9p__empty__r1", ok, nil); err != nil {
 		t.Fatal(err)

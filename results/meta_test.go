@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 )
 
 func TestParseCPUInfo(t *testing.T) {
@@ -59,15 +61,45 @@ func requireTool(t *testing.T, name string) bool {
 	return false
 }
 
-// TestCollectMeta collects the metadata of this machine for real: each installed tool must
-// give a version line, an absent one "not found".
+// probeTools asks every host tool of every method (default parameters) for its version, as
+// the run's host probe does, in the form MetaOptions.Tools takes: NotFound when unusable.
+func probeTools(t *testing.T) Tools {
+	t.Helper()
+	out := Tools{}
+	for _, name := range method.Names() {
+		m, err := method.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := method.Params{}
+		for _, d := range m.Params() {
+			p[d.Name] = d.Default
+		}
+		for _, tool := range m.Tools(p) {
+			if _, ok := out[tool.Name]; ok {
+				continue
+			}
+			h := method.FindTool(context.Background(), tool)
+			out[tool.Name] = h.Version
+			if h.Err != nil || h.Path == "" {
+				out[tool.Name] = NotFound
+			}
+		}
+	}
+	return out
+}
+
+// TestCollectMeta collects the metadata of this machine for real: QEMU is asked here, the
+// other tools come from the host probe (each installed tool must give a version line, an
+// absent one "not found") and are recorded as given.
 func TestCollectMeta(t *testing.T) {
 	dir := t.TempDir()
 	spec := "version: 1\nname: meta-test\n"
 	writeFile(t, filepath.Join(dir, SpecFile), spec)
+	probed := probeTools(t)
 	before := time.Now().UTC()
 	m, err := CollectMeta(context.Background(), MetaOptions{Dir: dir, Spec: "meta-test", SpecFile: filepath.Join(dir, SpecFile),
-		Arch: "x86_64", Accel: "tcg", AccelReason: "asked for", GuestKernel: "6.1.0-26-amd64"})
+		Arch: "x86_64", Accel: "tcg", AccelReason: "asked for", GuestKernel: "6.1.0-26-amd64", Tools: probed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,39 +116,67 @@ func TestCollectMeta(t *testing.T) {
 	if m.Version == "" || !regexp.MustCompile(`^([0-9a-f]{40}(\+dirty)?|unknown)$`).MatchString(m.Commit) {
 		t.Errorf("version %q commit %q", m.Version, m.Commit)
 	}
+	for name, v := range probed {
+		if m.Tools[name] != v {
+			t.Errorf("tool %s: recorded %q, the probe gave %q", name, m.Tools[name], v)
+		}
+	}
+	if len(m.Tools) != len(probed)+1 {
+		t.Errorf("tools %v: want the probed ones and qemu", m.Tools)
+	}
 	for _, tc := range []struct {
-		tool, got string
+		tool, key string
 		re        string
 	}{
-		{"qemu-system-x86_64", m.Tools.QEMU, `^QEMU emulator version \d+\.\d+`},
-		{"mksquashfs", m.Tools.SquashfsTools, `^mksquashfs version \d+\.\d+`},
-		{"mke2fs", m.Tools.E2fsprogs, `^mke2fs \d+\.\d+`},
-		{"mkfs.erofs", m.Tools.ErofsUtils, `^mkfs\.erofs( \(erofs-utils\))? \d+\.\d+`},
+		{"qemu-system-x86_64", "qemu", `^QEMU emulator version \d+\.\d+`},
+		{"mksquashfs", "squashfs-tools", `^mksquashfs version \d+\.\d+`},
+		{"mkfs.ext4", "e2fsprogs", `^mke2fs \d+\.\d+`},
+		{"mkfs.erofs", "erofs-utils", `^mkfs\.erofs( \(erofs-utils\))? \d+\.\d+`},
 	} {
+		got, ok := m.Tools[tc.key]
+		if !ok {
+			t.Errorf("no version of %s (%s) in %v", tc.key, tc.tool, m.Tools)
+			continue
+		}
 		if !requireTool(t, tc.tool) {
-			if tc.got != NotFound {
-				t.Errorf("%s is not installed but its version is %q", tc.tool, tc.got)
+			if got != NotFound {
+				t.Errorf("%s is not installed but its version is %q", tc.tool, got)
 			}
 			continue
 		}
-		if !regexp.MustCompile(tc.re).MatchString(tc.got) {
-			t.Errorf("%s version %q does not match %s", tc.tool, tc.got, tc.re)
+		if !regexp.MustCompile(tc.re).MatchString(got) {
+			t.Errorf("%s version %q does not match %s", tc.tool, got, tc.re)
 		}
 	}
-	if d := findVirtiofsd(); d != "" && !strings.Contains(m.Tools.Virtiofsd, "virtiofsd") {
-		t.Errorf("virtiofsd %s: version %q", d, m.Tools.Virtiofsd)
-	} else if d == "" && m.Tools.Virtiofsd != NotFound {
-		t.Errorf("no virtiofsd, but its version is %q", m.Tools.Virtiofsd)
+	if d := findVirtiofsd(); d != "" && !strings.Contains(m.Tools["virtiofsd"], "virtiofsd") {
+		t.Errorf("virtiofsd %s: version %q", d, m.Tools["virtiofsd"])
+	} else if d == "" && m.Tools["virtiofsd"] != NotFound {
+		t.Errorf("no virtiofsd, but its version is %q", m.Tools["virtiofsd"])
 	}
-	// A QEMU that does not exist is "not found", not an error.
-	m, err = CollectMeta(context.Background(), MetaOptions{Dir: dir, QEMUBinary: "qemu-system-nonesuch", Virtiofsd: "/nonexistent/virtiofsd"})
+	// A QEMU that does not exist is "not found", not an error; a tool the probe did not find
+	// stays "not found".
+	m, err = CollectMeta(context.Background(), MetaOptions{Dir: dir, QEMUBinary: "qemu-system-nonesuch", Tools: Tools{"virtiofsd": NotFound}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Tools.QEMU != NotFound || m.Tools.Virtiofsd != NotFound {
-		t.Errorf("absent tools: qemu %q, virtiofsd %q", m.Tools.QEMU, m.Tools.Virtiofsd)
+	if m.Tools["qemu"] != NotFound || m.Tools["virtiofsd"] != NotFound || len(m.Tools) != 2 {
+		t.Errorf("absent tools: %v, want qemu and virtiofsd not found", m.Tools)
 	}
 	if _, err := CollectMeta(context.Background(), MetaOptions{Dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "spec.yaml") {
 		t.Errorf("no spec.yaml: %v", err)
 	}
+}
+
+// findVirtiofsd is a virtiofsd on this host, "" if none: one on PATH or at the paths the
+// Debian packages install.
+func findVirtiofsd() string {
+	for _, p := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("virtiofsd"); err == nil {
+		return p
+	}
+	return ""
 }

@@ -182,7 +182,7 @@ func TestLabelsAndSweeps(t *testing.T) {
 		g := groupOf(id)
 		parts := strings.Split(g, "/")
 		return &Cell{ID: id, Group: g, Method: method, Params: params, Cache: parts[len(parts)-1], Repetition: 1,
-			Status: StatusOK, Phases: map[string]float64{"boot": 2, "workload": workload}, Total: workload, Wall: workload + 2}
+			Status: StatusOK, Phases: map[Phase]float64{"boot": 2, "workload": workload}, Total: workload, Wall: workload + 2}
 	}
 	// Listed with thread_pool_size 16 first: the sweep table still orders 0 before 16.
 	cells := []*Cell{
