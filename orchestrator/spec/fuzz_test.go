@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 )
 
 // FuzzParse feeds arbitrary bytes to the loader: it must never panic, and every rejection must
@@ -54,7 +56,7 @@ func FuzzParseSize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := ParseSize(s)
+		n, err := param.ParseSize(s)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error")
@@ -64,8 +66,8 @@ func FuzzParseSize(f *testing.F) {
 		if n < 0 {
 			t.Fatalf("ParseSize(%q) = %d", s, n)
 		}
-		if back, err := ParseSize(FormatSize(n)); err != nil || back != n {
-			t.Fatalf("FormatSize(%d) = %q parses to %d, %v", n, FormatSize(n), back, err)
+		if back, err := param.ParseSize(param.FormatSize(n)); err != nil || back != n {
+			t.Fatalf("FormatSize(%d) = %q parses to %d, %v", n, param.FormatSize(n), back, err)
 		}
 	})
 }

@@ -106,7 +106,7 @@ var badSpecs = []struct {
 	{"unknown cache mode", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {cache: none}\n",
 		"bad.yaml:5:23: methods[0].virtiofs.cache: unknown value \"none\", expected one of always, auto, never"},
 	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
-		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of 9p, virtiofs, squashfs, ext4, erofs, ssh-tar, serial-tar"},
+		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of 9p, erofs, ext4, serial-tar, squashfs, ssh-tar, virtiofs"},
 	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",
 		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of block_size, compression, upper"},
 	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
@@ -211,25 +211,6 @@ func golden(t *testing.T, file, got string) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		err  bool
-	}{
-		{"512000", 512000, false}, {"64GiB", 64 << 30, false}, {"2G", 2 << 30, false},
-		{"128KiB", 128 << 10, false}, {"300MB", 300_000_000, false}, {"1.5GiB", 3 << 29, false},
-		{"0", 0, false}, {"10B", 10, false}, {" 4 MiB ", 4 << 20, false},
-		{"", 0, true}, {"-1", 0, true}, {"1.3B", 0, true}, {"abc", 0, true}, {"1e9", 0, true},
-		{"9999999999TiB", 0, true}, {"NaN", 0, true}, {"GiB", 0, true},
-	} {
-		got, err := ParseSize(tc.in)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d, err=%v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
-
 func TestParseDuration(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -243,23 +224,6 @@ func TestParseDuration(t *testing.T) {
 		got, err := ParseDuration(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-func TestFormatValue(t *testing.T) {
-	msize := Methods[Method9p][0]
-	bs := Methods[MethodSquashfs][1]
-	for _, tc := range []struct {
-		def  ParamDef
-		v    any
-		want string
-	}{
-		{msize, int64(512000), "512000"}, {bs, int64(131072), "128KiB"}, {bs, int64(1 << 20), "1MiB"},
-		{Methods[Method9p][1], "loose", "loose"},
-	} {
-		if got := tc.def.FormatValue(tc.v); got != tc.want {
-			t.Errorf("FormatValue(%v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 }
