@@ -72,8 +72,8 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	paths := plan.Paths{Run: filepath.Join(b.scratch, "images"), Tree: b.root, Hidden: b.hidden, TreeBytes: b.sum.Bytes}
-	cells, err := plan.Expand(e, paths)
+	dirs := plan.Dirs{Run: filepath.Join(b.scratch, "images"), Sockets: filepath.Join(b.scratch, "sockets"), HostPort: func() int { return plan.PlanHostPort }}
+	cells, err := plan.Expand(e, b.host(ctx, e), dirs, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 		if c == nil {
 			return nil, fmt.Errorf("no %s cell in the bench spec", im.name)
 		}
-		f, err := b.imageFigure(ctx, e, *c, paths)
+		f, err := b.imageFigure(ctx, *c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", im.name, err)
 		}
@@ -97,12 +97,39 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 	return figs, nil
 }
 
-func (b *bench) imageFigure(ctx context.Context, e *spec.Experiment, c plan.Cell, paths plan.Paths) (figure, error) {
-	m, err := method.Lookup(c.Method)
-	if err != nil {
-		return figure{}, err
+// unbooted stands in for the guest kernel in the plan of the image builds' cells: only
+// their build steps run, so no kernel is looked for.
+const unbooted = "<no kernel: only the build step runs>"
+
+// host is what `vmfsbench run`'s host probe finds for e, from the tree's walks done once by
+// newBench (its top-most excluded paths and its size) and the host tools of e's methods.
+func (b *bench) host(ctx context.Context, e *spec.Experiment) plan.Host {
+	h := plan.Host{Tree: b.root, Hidden: b.hidden, Size: b.size, Kernel: unbooted, Tools: method.Found{}, CanMount: method.CanMount()}
+	cells, _ := plan.Cells(e)
+	for _, c := range cells {
+		m, err := method.Lookup(c.Method)
+		if err != nil {
+			continue // Expand names the unknown method
+		}
+		for _, t := range m.Tools(c.Params) {
+			if _, ok := h.Tools[t.Name]; !ok {
+				h.Tools[t.Name] = method.FindTool(ctx, t)
+			}
+		}
 	}
-	cfg := plan.MethodConfig(e, c, paths)
+	return h
+}
+
+// buildCommand is the command of a build step that makes the image: the first one (ext4's
+// second, debugfs, only touches up the image's root directory).
+func buildCommand(s method.Step) []string {
+	if len(s.Commands) == 0 {
+		return nil
+	}
+	return s.Commands[0]
+}
+
+func (b *bench) imageFigure(ctx context.Context, c plan.Cell) (figure, error) {
 	var steps []method.Step
 	for _, s := range c.Steps {
 		if s.Kind == method.StepBuildImage {
@@ -112,32 +139,37 @@ func (b *bench) imageFigure(ctx context.Context, e *spec.Experiment, c plan.Cell
 	if len(steps) != 1 {
 		return figure{}, fmt.Errorf("%d build steps, want 1", len(steps))
 	}
-	raw, err := rawArgv(c.Method, steps[0].Argv, b.root, b.copy, b.size)
+	raw, err := rawArgv(c.Method, buildCommand(steps[0]), b.root, b.copy, b.size)
 	if err != nil {
 		return figure{}, err
 	}
 	var log bytes.Buffer
 	ours := func() (sample, error) {
-		if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
+		if err := os.MkdirAll(c.Work, 0o755); err != nil {
 			return sample{}, err
 		}
-		defer os.RemoveAll(cfg.Work)
+		defer os.RemoveAll(c.Work)
 		log.Reset()
 		unix.Sync()
+		var undo func()
 		s, err := timeFunc(func() error {
-			_, err := m.(method.HostRunner).RunHostStep(ctx, steps[0], cfg, method.HostEnv{Log: &log, Matcher: b.m})
+			var err error
+			undo, err = runStep(ctx, steps[0], method.Env{Log: &method.Log{W: &log}, Matcher: b.m})
 			return err
 		})
+		if undo != nil {
+			undo()
+		}
 		if err != nil {
 			return s, fmt.Errorf("%w\n%s", err, lastLines(log.String(), 10))
 		}
 		return s, nil
 	}
 	ref := func() (sample, error) {
-		if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
+		if err := os.MkdirAll(c.Work, 0o755); err != nil {
 			return sample{}, err
 		}
-		defer os.RemoveAll(cfg.Work)
+		defer os.RemoveAll(c.Work)
 		unix.Sync()
 		var out []byte
 		s, err := timeFunc(func() error {
@@ -166,6 +198,15 @@ func (b *bench) imageFigure(ctx context.Context, e *spec.Experiment, c plan.Cell
 			secs(ow-rw), (ow/rw-1)*100, b.o.runs, secs(mine.cpu), secs(theirs.cpu), imageNote(c.Method))
 	}
 	return f, nil
+}
+
+// runStep runs a host step as the runner does: its Go code when it has some, else its
+// commands. It returns what to undo once the step's time is taken (nil for nothing).
+func runStep(ctx context.Context, s method.Step, env method.Env) (undo func(), err error) {
+	if s.Run == nil {
+		return nil, method.RunCommands(ctx, env, s.Commands)
+	}
+	return s.Run(ctx, env)
 }
 
 // imageNote says what vmfsbench's build does that the command by hand does not.
@@ -208,6 +249,9 @@ func (m machine) tool(name string) string {
 // source, without the exclusion options, and for ext4 the size and inode count vmfsbench
 // computes from the tree filled in (the copy has the same sizes).
 func rawArgv(methodName string, argv []string, root, copyDir string, ts method.TreeSize) ([]string, error) {
+	if len(argv) == 0 {
+		return nil, fmt.Errorf("the %s build step has no command", methodName)
+	}
 	var out []string
 	switch methodName {
 	case "squashfs":

@@ -124,14 +124,14 @@ func TestParseHWM(t *testing.T) {
 	}
 }
 
-// benchCells expands the bench spec with the given paths.
-func benchCells(t *testing.T, p plan.Paths) (*spec.Experiment, []plan.Cell) {
+// benchCells expands the bench spec with the given host facts and directories.
+func benchCells(t *testing.T, h plan.Host, d plan.Dirs) (*spec.Experiment, []plan.Cell) {
 	t.Helper()
 	e, err := spec.Parse("bench.yaml", []byte(benchSpec(options{files: 20000, mib: 300, accel: "tcg"})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cells, err := plan.Expand(e, p)
+	cells, err := plan.Expand(e, h, d, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func benchCells(t *testing.T, p plan.Paths) (*spec.Experiment, []plan.Cell) {
 }
 
 func TestBenchSpec(t *testing.T) {
-	e, cells := benchCells(t, plan.Paths{})
+	e, cells := benchCells(t, plan.Host{Kernel: unbooted}, plan.PlanDirs)
 	var methods []string
 	for _, c := range cells {
 		methods = append(methods, c.Method)
@@ -160,9 +160,9 @@ func TestBenchSpec(t *testing.T) {
 // same options, the filtered copy as the source, no exclusions.
 func TestRawArgv(t *testing.T) {
 	const root, copyDir = "/t/tree", "/s/filtered"
-	p := plan.Paths{Run: "/r", Tree: root, Hidden: []string{".git", "build/stage1"}, TreeBytes: 1 << 30}
-	_, cells := benchCells(t, p)
 	ts := method.TreeSize{Files: 16358, Dirs: 491, Symlinks: 5, Bytes: 183246382, Inodes: 16854, Blocks: 56719}
+	h := plan.Host{Tree: root, Hidden: []string{".git", "build/stage1"}, Size: ts, Kernel: unbooted}
+	_, cells := benchCells(t, h, plan.Dirs{Run: "/r", Sockets: "/s", HostPort: func() int { return plan.PlanHostPort }})
 	want := map[string][]string{
 		"squashfs": {"mksquashfs", copyDir, "/r/work/squashfs.compression-none__asis__r1/tree.sqfs", "-noappend", "-quiet",
 			"-no-progress", "-no-xattrs", "-b", "131072", "-noI", "-noId", "-noD", "-noF", "-noX", "-force-uid", "1001",
@@ -181,7 +181,7 @@ func TestRawArgv(t *testing.T) {
 			var build []string
 			for _, s := range c.Steps {
 				if s.Kind == method.StepBuildImage {
-					build = s.Argv
+					build = buildCommand(s)
 				}
 			}
 			got, err := rawArgv(c.Method, build, root, copyDir, ts)
@@ -246,7 +246,7 @@ func TestOverheadFigures(t *testing.T) {
 	// A cell whose phases leave a second out of 10 misses the goal.
 	slow := *cells[0]
 	slow.Wall = 10
-	slow.Phases = map[string]float64{"boot": 5, "workload": 4}
+	slow.Phases = map[results.Phase]float64{results.PhaseBoot: 5, results.PhaseWorkload: 4}
 	if f := overheadFigures([]*results.Cell{&slow}, 10)[0]; f.met != missed || f.ratio != "10.000 %" {
 		t.Errorf("slow cell: %+v", f)
 	}
@@ -310,7 +310,7 @@ func TestReferenceBuildShare(t *testing.T) {
 
 func TestReadCellsRefusesFailures(t *testing.T) {
 	dir := t.TempDir()
-	c := results.Cell{ID: "squashfs/asis/r1", Error: "build-image: mksquashfs: exit status 1", Phases: map[string]float64{}}
+	c := results.Cell{ID: "squashfs/asis/r1", Error: "build-image: mksquashfs: exit status 1", Phases: map[results.Phase]float64{}}
 	c.Finish(c.Start.Add(1e9))
 	if err := results.WriteCell(dir, "squashfs__asis__r1", &c, &results.Meta{}); err != nil {
 		t.Fatal(err)

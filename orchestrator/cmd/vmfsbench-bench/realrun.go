@@ -218,7 +218,7 @@ func (b *bench) hostTarTar(ctx context.Context) (float64, error) {
 func transferFigures(cells []*results.Cell, bytes int64, host float64) []figure {
 	phase := map[string]float64{}
 	for _, c := range cells {
-		if t, ok := c.Phases["transfer"]; ok && t > 0 {
+		if t, ok := c.Phases[results.PhaseTransfer]; ok && t > 0 {
 			phase[c.Method] = t
 		}
 	}
@@ -254,7 +254,7 @@ func transferFigures(cells []*results.Cell, bytes int64, host float64) []figure 
 func buildShareFigure(cells []*results.Cell, ref *results.Reference) (figure, bool) {
 	var parts []string
 	for _, c := range cells {
-		if t, ok := c.Phases["build"]; ok && t > 0 {
+		if t, ok := c.Phases[results.PhaseBuild]; ok && t > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s of %s (%.0f %%)", c.Method, secs(t), secs(c.Wall), t/c.Wall*100))
 		}
 	}
