@@ -32,7 +32,9 @@ func (Ext4) Name() string { return "ext4" }
 // Params implements Method.
 func (Ext4) Params() []param.Def {
 	return []param.Def{{Name: "size", Kind: param.KindString, Default: "auto", Check: autoOrSize,
-		Help: "image size (e.g. 16GiB), or auto to size it from the tree"}}
+		Help: "image size (e.g. 16GiB), or auto to size it from the tree",
+		Schema: map[string]any{"type": "string", "minLength": 1,
+			"pattern": `^(auto|\s*[0-9]+(\.[0-9]+)?\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|G|T|k|B)?\s*)$`}}}
 }
 
 func autoOrSize(v any) error {

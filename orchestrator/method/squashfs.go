@@ -25,7 +25,11 @@ func (Squashfs) Name() string { return "squashfs" }
 func (Squashfs) Params() []param.Def {
 	return []param.Def{
 		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "gzip", "lzo", "lz4", "xz", "zstd"}},
-		{Name: "block_size", Kind: param.KindSize, Default: int64(128 << 10), Min: 4 << 10, Max: 1 << 20, Check: param.PowerOfTwo},
+		{Name: "block_size", Kind: param.KindSize, Default: int64(128 << 10), Min: 4 << 10, Max: 1 << 20, Check: param.PowerOfTwo,
+			Schema: map[string]any{"oneOf": []any{
+				map[string]any{"type": "integer", "enum": []int{4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576}},
+				map[string]any{"type": "string", "enum": []string{"4KiB", "8KiB", "16KiB", "32KiB", "64KiB", "128KiB", "256KiB", "512KiB", "1MiB",
+					"4K", "8K", "16K", "32K", "64K", "128K", "256K", "512K", "1M"}}}}},
 		upperParam,
 	}
 }

@@ -31,6 +31,9 @@ type Def struct {
 	Max     int64
 	Check   func(v any) error // extra rule, e.g. powers of two
 	Help    string
+	// Schema, when set, is the JSON Schema of one value, for rules Kind, Min and Max do not
+	// say (a power of two, a size or a word); the schema generator adds Default and Help.
+	Schema map[string]any
 }
 
 // PowerOfTwo is a Check for whole numbers that must be powers of two.
