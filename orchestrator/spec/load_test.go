@@ -112,7 +112,7 @@ var badSpecs = []struct {
 	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
 		"bad.yaml:5:28: methods[0].squashfs.block_size: 102400 is not a power of two"},
 	{"queue size over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {queue_size: 2048}\n",
-		"bad.yaml:5:28: methods[0].virtiofs.queue_size: 2048 is out of range 64..1024 (virtqueue size of vhost-user-fs-pci; QEMU caps it at 1024)"},
+		"bad.yaml:5:28: methods[0].virtiofs.queue_size: 2048 is out of range 64..1024 (virtqueue size of vhost-user-fs-pci, a power of two; QEMU caps it at 1024)"},
 	{"bad size", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 2 gigs}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:16: qemu.memory: \"2 gigs\" is not a size (want e.g. 512000, 128KiB, 64GiB)"},
 	{"bad duration", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: soon}\nmethods: [ext4: {}]\n",
