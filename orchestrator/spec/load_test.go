@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"testing"
 	"time"
 
@@ -106,7 +108,7 @@ var badSpecs = []struct {
 	{"unknown cache mode", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {cache: none}\n",
 		"bad.yaml:5:23: methods[0].virtiofs.cache: unknown value \"none\", expected one of always, auto, never"},
 	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
-		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of 9p, erofs, ext4, serial-tar, squashfs, ssh-tar, virtiofs"},
+		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of " + strings.Join(method.Names(), ", ")},
 	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",
 		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of block_size, compression, upper"},
 	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
