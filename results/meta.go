@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -65,12 +64,11 @@ type Tools map[string]string
 
 // MetaOptions is what CollectMeta cannot find out by itself.
 type MetaOptions struct {
-	Dir        string // the run directory; its spec.yaml is hashed
-	Spec       string // the spec's name
-	SpecFile   string // the spec file given to run
-	Reference  string // the spec's reference CSV, if any
-	Arch       string // the guest arch: qemu-system-<arch> is asked its version
-	QEMUBinary string // overrides qemu-system-<arch>
+	Dir       string // the run directory; its spec.yaml is hashed
+	Spec      string // the spec's name
+	SpecFile  string // the spec file given to run
+	Reference string // the spec's reference CSV, if any
+	Arch      string // the guest arch
 	// Tools are the versions of the host tools of the spec's methods, as the host probe found
 	// them (the qemu version is asked here).
 	Tools       Tools
@@ -92,11 +90,7 @@ func CollectMeta(ctx context.Context, o MetaOptions) (*Meta, error) {
 		GuestArch: o.Arch, GuestKernel: o.GuestKernel, Start: time.Now().UTC(),
 	}
 	m.Version, m.Commit = buildVersion(ctx)
-	qemu := o.QEMUBinary
-	if qemu == "" && o.Arch != "" {
-		qemu = "qemu-system-" + o.Arch
-	}
-	m.Tools = Tools{"qemu": toolVersion(ctx, qemu, "--version")}
+	m.Tools = Tools{}
 	for name, v := range o.Tools {
 		m.Tools[name] = v
 	}
@@ -231,42 +225,6 @@ func parseMemTotal(data []byte) int64 {
 		}
 	}
 	return 0
-}
-
-var versionRE = regexp.MustCompile(`\d+\.\d+`)
-
-// toolVersion runs `bin arg` and returns the first output line that holds a version number,
-// NotFound when bin is not installed, or "unknown: <first line>" when it says no version.
-func toolVersion(ctx context.Context, bin string, args ...string) string {
-	if bin == "" {
-		return NotFound
-	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		return NotFound
-	}
-	out := runQuiet(ctx, "", path, args...)
-	return pickVersion(out)
-}
-
-func pickVersion(out string) string {
-	first := ""
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if first == "" {
-			first = l
-		}
-		if versionRE.MatchString(l) {
-			return l
-		}
-	}
-	if first == "" {
-		return "unknown"
-	}
-	return "unknown: " + first
 }
 
 // runQuiet runs a short query command and returns its combined output, whatever its exit

@@ -34,19 +34,6 @@ func TestParseCPUInfo(t *testing.T) {
 	}
 }
 
-func TestPickVersion(t *testing.T) {
-	for in, want := range map[string]string{
-		"QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022": "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)",
-		"<E> erofs: missing argument: FILE\nmkfs.erofs 1.5\n":                                     "mkfs.erofs 1.5",
-		"usage: [options] FILE DIRECTORY\n":                                                       "unknown: usage: [options] FILE DIRECTORY",
-		"":                                                                                        "unknown",
-	} {
-		if got := pickVersion(in); got != want {
-			t.Errorf("pickVersion(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // requireTool skips when a tool is missing outside CI, and fails in CI.
 func requireTool(t *testing.T, name string) bool {
 	t.Helper()
@@ -66,6 +53,11 @@ func requireTool(t *testing.T, name string) bool {
 func probeTools(t *testing.T) Tools {
 	t.Helper()
 	out := Tools{}
+	qemu := method.FindTool(context.Background(), method.Tool{Name: "qemu", Paths: []string{"qemu-system-x86_64"}})
+	out["qemu"] = qemu.Version
+	if qemu.Err != nil {
+		out["qemu"] = NotFound
+	}
 	for _, name := range method.Names() {
 		m, err := method.Lookup(name)
 		if err != nil {
@@ -121,8 +113,8 @@ func TestCollectMeta(t *testing.T) {
 			t.Errorf("tool %s: recorded %q, the probe gave %q", name, m.Tools[name], v)
 		}
 	}
-	if len(m.Tools) != len(probed)+1 {
-		t.Errorf("tools %v: want the probed ones and qemu", m.Tools)
+	if len(m.Tools) != len(probed) {
+		t.Errorf("tools %v: want the probed ones", m.Tools)
 	}
 	for _, tc := range []struct {
 		tool, key string
@@ -153,9 +145,8 @@ func TestCollectMeta(t *testing.T) {
 	} else if d == "" && m.Tools["virtiofsd"] != NotFound {
 		t.Errorf("no virtiofsd, but its version is %q", m.Tools["virtiofsd"])
 	}
-	// A QEMU that does not exist is "not found", not an error; a tool the probe did not find
-	// stays "not found".
-	m, err = CollectMeta(context.Background(), MetaOptions{Dir: dir, QEMUBinary: "qemu-system-nonesuch", Tools: Tools{"virtiofsd": NotFound}})
+	// A tool the probe did not find stays "not found".
+	m, err = CollectMeta(context.Background(), MetaOptions{Dir: dir, Tools: Tools{"qemu": NotFound, "virtiofsd": NotFound}})
 	if err != nil {
 		t.Fatal(err)
 	}

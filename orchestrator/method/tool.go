@@ -103,8 +103,14 @@ func AskVersion(ctx context.Context, dir, path string, args ...string) string {
 	cmd.Dir = dir
 	cmd.WaitDelay = time.Second
 	out, _ := cmd.CombinedOutput()
+	return pickVersion(string(out))
+}
+
+// pickVersion is the first line of out that holds a version number, "unknown: <first line>"
+// when none does.
+func pickVersion(out string) string {
 	first := ""
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue

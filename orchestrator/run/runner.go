@@ -177,9 +177,11 @@ func (r *Runner) probeTree(ctx context.Context) error {
 	return err
 }
 
-// probeTools finds, once, every host tool the spec's methods run.
+// probeTools finds, once, QEMU and every host tool the spec's methods run.
 func probeTools(ctx context.Context, e *spec.Experiment) method.Found {
-	found := method.Found{}
+	a, _ := arch.Lookup(e.Guest.Arch)
+	found := method.Found{"qemu": method.FindTool(ctx, method.Tool{Name: "qemu", Package: a.QEMUPackage,
+		Paths: []string{cmp.Or(e.QEMU.Binary, a.QEMUBinary)}})}
 	cells, _ := plan.Cells(e)
 	for _, c := range cells {
 		m, err := method.Lookup(c.Method)

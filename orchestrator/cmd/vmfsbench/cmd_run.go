@@ -111,7 +111,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	specAbs, _ := filepath.Abs(specFile)
 	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
-		Reference: e.Reference, Arch: e.Guest.Arch, QEMUBinary: e.QEMU.Binary, Accel: r.Host.Accel,
+		Reference: e.Reference, Arch: e.Guest.Arch, Accel: r.Host.Accel,
 		AccelReason: r.Host.AccelReason, GuestKernel: r.Kernel.Version, Tools: toolVersions(r.Host.Tools)})
 	if err != nil {
 		return usageError{err}
