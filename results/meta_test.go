@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 )
 
@@ -40,11 +41,11 @@ func requireTool(t *testing.T, name string) bool {
 	if _, err := exec.LookPath(name); err == nil {
 		return true
 	}
-	if os.Getenv("CI") != "" {
-		t.Errorf("%s is not installed (CI is set, so this fails)", name)
+	if testenv.InCI() {
+		t.Errorf("CI=true but %s is not installed", name)
 		return false
 	}
-	t.Logf("SKIPPING the %s version check: %s is not installed", name, name)
+	t.Logf("!!! SKIPPING the %s version check: %s is not installed !!!", name, name)
 	return false
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 // chunks records output events in order.
@@ -160,9 +160,7 @@ func TestExecSignal(t *testing.T) {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for credentials and chroot")
-	}
+	testenv.Root(t, "the workload's credentials and chroot")
 }
 
 func TestExecCredentials(t *testing.T) {
@@ -187,13 +185,7 @@ func TestExecCredentials(t *testing.T) {
 
 func TestExecChroot(t *testing.T) {
 	requireRoot(t)
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("busybox not found; CI requires it (apt-get install busybox-static)")
-		}
-		t.Skip("LOUD SKIP: busybox not installed (apt-get install busybox-static); chroot is untested")
-	}
+	busybox := testenv.Tool(t, "busybox")[0]
 	data, err := os.ReadFile(busybox)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 const testAgentPkg = "./guestinit/initramfs/testdata/agentmain"
@@ -37,10 +39,7 @@ func TestMain(m *testing.M) {
 func needGo(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the go tool is required with CI set: %v", err)
-		}
-		t.Skipf("SKIPPING: go tool not found (%v)", err)
+		testenv.Missing(t, "the go tool is not on PATH: %v", err)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/cavaliergopher/cpio"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 // fakeModules lays out a modules dir with plain and compressed modules; each module's
@@ -211,10 +213,10 @@ func TestBuildBaseBusybox(t *testing.T) {
 		}
 	}
 	if bb == "" || runtime.GOARCH != "amd64" {
-		if os.Getenv("CI") != "" && runtime.GOARCH == "amd64" {
-			t.Fatal("a static busybox (busybox-static) is required with CI set")
+		if runtime.GOARCH != "amd64" {
+			t.Skipf("the busybox check is for an x86-64 host, not %s", runtime.GOARCH)
 		}
-		t.Skipf("SKIPPING: no static x86-64 busybox in %v on this %s host", busyboxCandidates, runtime.GOARCH)
+		testenv.Missing(t, "no static x86-64 busybox in %v (apt-get install busybox-static)", busyboxCandidates)
 	}
 	ctx := context.Background()
 	p, _, err := BuildBase(ctx, t.TempDir(), Base{Agent: testAgent(t, "amd64"), Busybox: true})

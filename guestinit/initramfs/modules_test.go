@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 )
 
@@ -104,8 +105,8 @@ func realKernel(t *testing.T) kernel.Kernel {
 	if err == nil {
 		return k
 	}
-	if os.Getenv("CI") == "" {
-		t.Skipf("SKIPPING the real-kernel comparison: %v", err)
+	if !testenv.InCI() {
+		testenv.Missing(t, "no cached kernel for the real-kernel comparison (make kernel): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -120,20 +121,7 @@ func realKernel(t *testing.T) kernel.Kernel {
 // TestModuleClosureMatchesModprobe compares the closure of single modules of Debian's real
 // kernel with the load order kmod's modprobe prints.
 func TestModuleClosureMatchesModprobe(t *testing.T) {
-	modprobe, err := exec.LookPath("modprobe")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/modprobe", "/sbin/modprobe"} {
-			if _, serr := os.Stat(p); serr == nil {
-				modprobe, err = p, nil
-			}
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("modprobe (kmod) is required with CI set: %v", err)
-		}
-		t.Skipf("SKIPPING the modprobe comparison: modprobe not found (%v)", err)
-	}
+	modprobe := testenv.Tool(t, "modprobe")[0]
 	k := realKernel(t)
 	// modprobe wants ROOT/lib/modules/VERSION; a user's modules dir may live anywhere.
 	root := t.TempDir()

@@ -16,28 +16,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // needTool skips the test when a host tool is missing, unless CI is set: then it fails.
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("CI=true but %s is missing", tool)
-			}
-			t.Skipf("!!! SKIPPING: %s is not installed !!!", tool)
-		}
-	}
+	testenv.Tool(t, tools...)
 }
 
 // needRoot skips a test that loop-mounts images or builds mount views when not root.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("!!! SKIPPING: loop-mounting the built image to check it needs root !!!")
-	}
+	testenv.Root(t, "loop-mounting the built image to check it")
 }
 
 // trickyExclude are the seed's rules plus one per tricky name under src/ex/ (gitignore

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 // TestMain lets the test binary play a virtiofsd: `method.test fake-virtiofsd FLAVOUR MODE
@@ -328,14 +330,9 @@ func daemonPid(t *testing.T, socket string) int {
 func needCDaemon(t *testing.T) {
 	t.Helper()
 	if d := findVirtiofsd(cVirtiofsd); d.Err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true but %v", d.Err)
-		}
-		t.Skipf("!!! SKIPPING A REAL-DAEMON TEST: %v (install qemu-system-common) !!!", d.Err)
+		testenv.Missing(t, "%v (install qemu-system-common)", d.Err)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the C virtiofsd must run as root")
-	}
+	testenv.Root(t, "the C virtiofsd")
 }
 
 // TestRealCDaemonStartsAndStops starts QEMU's C daemon as a cell does: it must listen, have

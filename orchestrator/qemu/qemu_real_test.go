@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 // requireQEMU returns the path of binary, or skips (CI unset) or fails
@@ -24,10 +26,7 @@ func requireQEMU(t *testing.T, binary string) string {
 	if err == nil {
 		return p
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found and CI is set: install it (Debian: qemu-system-x86): %v", binary, err)
-	}
-	t.Skipf("!!! SKIPPING: %s not found (%v); install qemu-system-x86 to run this test. With CI=true this is a failure. !!!", binary, err)
+	testenv.Missing(t, "%s not found (install its Debian package): %v", binary, err)
 	return ""
 }
 

@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 )
 
 func TestCustomize(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: customize chowns the guest user's home, which needs root")
-	}
+	testenv.Root(t, "customize (it chowns the guest user's home)")
 	root := t.TempDir()
 	files := map[string]string{
 		"etc/passwd":                             "root:x:0:0:root:/root:/bin/bash\n",
@@ -110,10 +109,7 @@ func TestBuildReal(t *testing.T) {
 		t.Skip("SKIP: -short: building the guest root filesystem downloads 100 MiB")
 	}
 	if _, err := lookPath("debootstrap"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("debootstrap is required with CI set: %v (apt-get install debootstrap)", err)
-		}
-		t.Skip("SKIP: debootstrap not installed (apt-get install debootstrap): the guest root filesystem is not built or checked")
+		testenv.Missing(t, "debootstrap is not installed (apt-get install debootstrap): the guest root filesystem is not built or checked: %v", err)
 	}
 	cache, err := kernel.CacheDir()
 	if err != nil {
@@ -121,10 +117,7 @@ func TestBuildReal(t *testing.T) {
 	}
 	r := Recipe{Arch: "x86_64"}
 	if _, err := Find(cache, r); err != nil && os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("building the guest root filesystem needs root with CI set: %v", err)
-		}
-		t.Skip("SKIP: not root: the guest root filesystem cannot be built (run `sudo vmfsbench rootfs build`)")
+		testenv.Missing(t, "not root: the guest root filesystem cannot be built (run `sudo vmfsbench rootfs build`): %v", err)
 	}
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

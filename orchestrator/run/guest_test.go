@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -20,14 +21,10 @@ import (
 // piece skips the test loudly; with CI=true it fails it.
 func needGuest(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: not booting guests")
-	}
+	testenv.NotShort(t, "booting guests")
 	missing := func(what string) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true but %s: the guest tests cannot run", what)
-		}
-		t.Skipf("!!! SKIPPING A REAL-GUEST TEST: %s (run `make kernel` or install qemu-system-x86) !!!", what)
+		t.Helper()
+		testenv.Missing(t, "%s (run `make kernel` or install qemu-system-x86)", what)
 	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		missing("qemu-system-x86_64 is not installed")

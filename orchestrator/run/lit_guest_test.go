@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -24,10 +25,7 @@ func needRootfs(t *testing.T) {
 		return
 	}
 	if _, err := exec.LookPath("debootstrap"); err != nil || os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true but the guest rootfs cannot be built (debootstrap: %v, uid %d)", err, os.Getuid())
-		}
-		t.Skipf("!!! SKIPPING THE LIT TEST: no rootfs and no way to build one (needs root and debootstrap) !!!")
+		testenv.Missing(t, "no guest rootfs and no way to build one (needs root and debootstrap: %v, uid %d)", err, os.Getuid())
 	}
 	t.Logf("building the guest rootfs into %s (once)", cache)
 	if _, err := rootfs.Build(context.Background(), cache, r, os.Stderr); err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -32,14 +33,7 @@ func TestMain(m *testing.M) {
 // needTool skips the test loudly when a host tool is missing, unless CI is set.
 func needTool(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("CI=true but %s is missing: %v", tool, err)
-			}
-			t.Skipf("!!! SKIPPING: %s is not installed !!!", tool)
-		}
-	}
+	testenv.Tool(t, tools...)
 }
 
 func TestWriteReportGolden(t *testing.T) {

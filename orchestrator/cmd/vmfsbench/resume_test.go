@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/results"
 )
@@ -17,15 +18,8 @@ import (
 // needGuest: QEMU and a cached kernel, or a loud skip (a failure with CI=true).
 func needGuest(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: not booting guests")
-	}
-	fail := func(why string) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI=true but %s", why)
-		}
-		t.Skipf("!!! SKIPPING A REAL-GUEST TEST: %s !!!", why)
-	}
+	testenv.NotShort(t, "booting guests")
+	fail := func(why string) { t.Helper(); testenv.Missing(t, "%s", why) }
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		fail("qemu-system-x86_64 is not installed")
 	}
