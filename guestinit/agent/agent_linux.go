@@ -302,6 +302,9 @@ func (a *agent) runStep(ctx context.Context, i int, s protocol.Step) (protocol.R
 		if err := needPID1(); err != nil {
 			return res, err
 		}
+		if s.DAX {
+			return res, daxMount(ctx, s)
+		}
 		return res, mountStep(s)
 	case protocol.StepOverlay:
 		if err := needPID1(); err != nil {
@@ -349,6 +352,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	if root == "" {
 		root = job.Mountpoint
 	}
+	untimed := ctx // read-all's digest pass runs after the timed workload, outside its timeout
 	if w.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(w.Timeout*float64(time.Second)))
@@ -359,10 +363,17 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	start := now()
 	var res protocol.Result
 	var err error
-	ran := true // whether res means something even if err is set
+	ran := true    // whether res means something even if err is set
+	ended := false // whether the step-end was sent (read-all sends it before its digest pass)
 	switch w.Kind {
 	case protocol.WorkloadReadAll:
-		res, err = readAll(ctx, root, w.Readers)
+		res, err = readAllVerified(ctx, untimed, root, w.Readers, func(r *protocol.Result) {
+			r.PageCacheKiB = pageCacheKiB()
+			end := *r
+			end.Seconds = now() - start
+			a.send(protocol.Event{Kind: protocol.EventStepEnd, Step: label, Result: &end})
+			ended = true
+		})
 		ran = err == nil
 	case protocol.WorkloadStatAll:
 		res, err = statAll(ctx, root)
@@ -379,16 +390,25 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	if errors.Is(err, context.DeadlineExceeded) && w.Kind != protocol.WorkloadExec {
 		err = fmt.Errorf("workload timed out after %gs: %w", w.Timeout, err)
 	}
-	end := protocol.Event{Kind: protocol.EventStepEnd, Step: label, Result: &protocol.Result{Seconds: now() - start}}
-	if ran {
-		r := res
-		r.Seconds = end.Result.Seconds // the guest clock, the measured span is res.Seconds
-		end.Result = &r
+	if ended {
+		if err != nil {
+			a.logf("workload: %v", err)
+		}
+	} else {
+		if ran && res.PageCacheKiB == 0 {
+			res.PageCacheKiB = pageCacheKiB()
+		}
+		end := protocol.Event{Kind: protocol.EventStepEnd, Step: label, Result: &protocol.Result{Seconds: now() - start}}
+		if ran {
+			r := res
+			r.Seconds = end.Result.Seconds // the guest clock, the measured span is res.Seconds
+			end.Result = &r
+		}
+		if err != nil {
+			end.Error = err.Error()
+		}
+		a.send(end)
 	}
-	if err != nil {
-		end.Error = err.Error()
-	}
-	a.send(end)
 	if ran {
 		a.send(protocol.Event{Kind: protocol.EventResult, Step: label, Result: &res})
 	}
@@ -422,6 +442,9 @@ func describeEvent(ev protocol.Event) string {
 	if r := ev.Result; r != nil {
 		if ev.Kind == protocol.EventResult {
 			fmt.Fprintf(&b, " files=%d symlinks=%d bytes=%d entries=%d exit=%d digest=%s", r.Files, r.Symlinks, r.Bytes, r.Entries, r.ExitCode, r.Digest)
+			if r.VerifySeconds > 0 {
+				fmt.Fprintf(&b, " digest-pass=%.3fs", r.VerifySeconds)
+			}
 		}
 		fmt.Fprintf(&b, " (%.3fs)", r.Seconds)
 	}

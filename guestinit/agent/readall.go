@@ -37,6 +37,40 @@ type readDone struct {
 // flight, and returns the tree digest with its counts. The digester is fed in path order
 // whatever order the reads finish in.
 func readAll(ctx context.Context, root string, readers int) (protocol.Result, error) {
+	return walkRead(ctx, root, readers, true)
+}
+
+// readOnly is read-all's timed pass: it walks root and reads every byte of every regular
+// file as readAll does, but hashes nothing; it returns the counts without a digest.
+func readOnly(ctx context.Context, root string, readers int) (protocol.Result, error) {
+	return walkRead(ctx, root, readers, false)
+}
+
+// readAllVerified is the read-all workload: the timed pass (readOnly), then the untimed
+// digest pass (readAll), which must find the same files, symlinks and bytes. Seconds is the
+// timed pass's, VerifySeconds the digest pass's; between them, atEnd runs (it reads what
+// the guest looks like at the end of the workload) and may be nil.
+func readAllVerified(ctx, verifyCtx context.Context, root string, readers int, atEnd func(*protocol.Result)) (protocol.Result, error) {
+	res, err := readOnly(ctx, root, readers)
+	if err != nil {
+		return res, err
+	}
+	if atEnd != nil {
+		atEnd(&res)
+	}
+	sum, err := readAll(verifyCtx, root, readers)
+	if err != nil {
+		return res, fmt.Errorf("digest pass: %w", err)
+	}
+	if sum.Files != res.Files || sum.Symlinks != res.Symlinks || sum.Bytes != res.Bytes {
+		return res, fmt.Errorf("the digest pass saw %d files, %d symlinks, %d bytes; the timed pass %d, %d, %d",
+			sum.Files, sum.Symlinks, sum.Bytes, res.Files, res.Symlinks, res.Bytes)
+	}
+	res.Summary, res.VerifySeconds = sum.Summary, sum.Seconds
+	return res, nil
+}
+
+func walkRead(ctx context.Context, root string, readers int, hash bool) (protocol.Result, error) {
 	start := time.Now()
 	if readers <= 0 {
 		readers = defaultReaders()
@@ -88,7 +122,11 @@ func readAll(ctx context.Context, root string, readers int) (protocol.Result, er
 			buf := make([]byte, readBufSize)
 			for j := range work {
 				var d readDone
-				d.sum, d.n, d.err = hashPath(ctx, j.e.Abs, buf)
+				if hash {
+					d.sum, d.n, d.err = hashPath(ctx, j.e.Abs, buf)
+				} else {
+					d.n, d.err = readPath(ctx, j.e.Abs, buf)
+				}
 				if d.err == nil && d.n != j.e.Size {
 					d.err = fmt.Errorf("reading %s: the file changed during the walk (%d bytes by lstat, %d read)", j.e.Abs, j.e.Size, d.n)
 				}
@@ -98,13 +136,17 @@ func readAll(ctx context.Context, root string, readers int) (protocol.Result, er
 	}
 
 	dig := digest.New()
+	var counts digest.Summary // of the pass without hashing
 	var err error
 	for j := range order {
 		if err != nil {
 			continue // drain so the walker can finish
 		}
 		if j.done == nil {
-			dig.AddSymlink(j.e.Rel, j.e.Target)
+			if hash {
+				dig.AddSymlink(j.e.Rel, j.e.Target)
+			}
+			counts.Symlinks++
 			continue
 		}
 		d := <-j.done
@@ -113,7 +155,11 @@ func readAll(ctx context.Context, root string, readers int) (protocol.Result, er
 			cancel()
 			continue
 		}
-		dig.AddFile(j.e.Rel, d.n, d.sum)
+		if hash {
+			dig.AddFile(j.e.Rel, d.n, d.sum)
+		}
+		counts.Files++
+		counts.Bytes += d.n
 	}
 	wg.Wait()
 	if err == nil {
@@ -121,6 +167,9 @@ func readAll(ctx context.Context, root string, readers int) (protocol.Result, er
 	}
 	if err != nil {
 		return protocol.Result{}, err
+	}
+	if !hash {
+		return protocol.Result{Summary: counts, Seconds: time.Since(start).Seconds()}, nil
 	}
 	if !dig.Ordered() {
 		return protocol.Result{}, fmt.Errorf("walking %s: entries were not in path order", root)
@@ -140,6 +189,28 @@ func hashPath(ctx context.Context, p string, buf []byte) (sum [sha256.Size]byte,
 		return sum, n, fmt.Errorf("reading %s: %w", p, err)
 	}
 	return sum, n, nil
+}
+
+// readPath reads the file at p to its end into buf, again and again, and nothing else.
+func readPath(ctx context.Context, p string, buf []byte) (n int64, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("reading %s: %w", p, err)
+		}
+	}
 }
 
 // ctxReader fails reads once ctx is done, so a timeout interrupts a huge file.

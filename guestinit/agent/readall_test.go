@@ -219,3 +219,41 @@ func BenchmarkReadAll(b *testing.B) {
 		})
 	}
 }
+
+// TestReadAllVerified checks the read-all workload's two passes: the timed one reads every
+// byte and computes no digest; the untimed one gives the same digest readAll gives; a tree
+// that changes between them fails the workload.
+func TestReadAllVerified(t *testing.T) {
+	files, links := trickyTree()
+	root := makeTree(t, files, links)
+	want := handDigest(files, links)
+	timed, err := readOnly(context.Background(), root, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timed.Digest != "" || timed.Files != want.Files || timed.Bytes != want.Bytes || timed.Symlinks != want.Symlinks {
+		t.Errorf("timed pass %+v, want the counts of %+v and no digest", timed.Summary, want.Summary)
+	}
+	var atEnd protocol.Result
+	got, err := readAllVerified(context.Background(), context.Background(), root, 4, func(r *protocol.Result) {
+		atEnd = *r
+		r.PageCacheKiB = 42
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Summary != want.Summary || got.PageCacheKiB != 42 || got.Seconds <= 0 || got.VerifySeconds <= 0 {
+		t.Errorf("got %+v, want %+v with both times and the page cache", got, want.Summary)
+	}
+	if atEnd.Digest != "" || atEnd.Files != want.Files {
+		t.Errorf("at the end of the timed pass %+v: counts and no digest yet", atEnd.Summary)
+	}
+	_, err = readAllVerified(context.Background(), context.Background(), root, 4, func(*protocol.Result) {
+		if err := os.WriteFile(filepath.Join(root, "new-file"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "digest pass saw") {
+		t.Errorf("a tree that changed between the passes: %v", err)
+	}
+}

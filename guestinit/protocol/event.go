@@ -78,8 +78,16 @@ type Result struct {
 	Entries int64 `json:"entries,omitempty"`
 	// ExitCode is the exec workload's exit status (-1 if a signal ended it).
 	ExitCode int `json:"exit_code"`
-	// Seconds is how long the workload or step took, measured in the guest.
+	// Seconds is how long the workload or step took, measured in the guest. For read-all
+	// it is the timed pass alone, which reads every byte and nothing else.
 	Seconds float64 `json:"seconds"`
+	// VerifySeconds is read-all's untimed digest pass, run right after the timed one: it
+	// reads the tree again (from the guest's cache, or the DAX mapping) and computes the
+	// digest the host checks.
+	VerifySeconds float64 `json:"verify_seconds,omitempty"`
+	// PageCacheKiB is the guest's page cache (Cached in /proc/meminfo) at the end of the
+	// workload.
+	PageCacheKiB int64 `json:"page_cache_kib,omitempty"`
 }
 
 var knownKinds = map[EventKind]bool{

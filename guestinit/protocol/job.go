@@ -85,7 +85,10 @@ type Job struct {
 //     Options is the comma-separated list mount(8) takes: the generic flags (ro, rw,
 //     noatime, nodiratime, relatime, strictatime, nosuid, nodev, noexec, sync, dirsync, bind,
 //     rbind)
-//     become mount flags and the rest is passed to the filesystem.
+//     become mount flags and the rest is passed to the filesystem. With DAX the agent
+//     waits for Source to appear (a pmem namespace shows up asynchronously), and after
+//     mounting fails the step unless /proc/self/mountinfo shows DAX on for Target (erofs
+//     silently turns it off on a device without DAX).
 //   - "overlay": Lower (colon-separated, top first), Target, Upper, Work, UpperDevice,
 //     Options. The agent mounts a scratch filesystem for the writable layer: a fresh tmpfs,
 //     or UpperDevice mounted as ext4 (the host made the filesystem; the guest never runs
@@ -124,6 +127,7 @@ type Step struct {
 	FSType   string `json:"fstype,omitempty"`
 	Options  string `json:"options,omitempty"`
 	ReadOnly bool   `json:"readonly,omitempty"`
+	DAX      bool   `json:"dax,omitempty"`
 
 	Lower       string `json:"lower,omitempty"`
 	Upper       string `json:"upper,omitempty"`

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+)
+
+// deviceWait bounds the wait for a DAX mount's device: the nvdimm bus registers a
+// virtio-pmem region and its namespace asynchronously, after the module loaded.
+const deviceWait = 10 * time.Second
+
+// daxMount mounts s once its device exists and fails unless the kernel mounted it with DAX
+// on, as /proc/self/mountinfo shows it.
+func daxMount(ctx context.Context, s protocol.Step) error {
+	deadline := time.Now().Add(deviceWait)
+	for {
+		if _, err := os.Stat(s.Source); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("waiting %s for %s: %w", deviceWait, s.Source, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := mountStep(s); err != nil {
+		return err
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return daxOn(f, s.Target)
+}
+
+// daxOn reads a mountinfo table and says whether the mount at target (its last one) has DAX
+// on: a super option "dax" or "dax=always" (ext4 and erofs show these; erofs drops the
+// option when the device cannot do DAX).
+func daxOn(r io.Reader, target string) error {
+	var opts string
+	found, want := false, mountinfoEscape.Replace(target)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		// id parent maj:min root mountpoint options [optional...] - fstype source superopts
+		f := strings.Fields(sc.Text())
+		sep := -1
+		for i, x := range f {
+			if x == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 5 || sep < 0 || sep+3 >= len(f) {
+			continue
+		}
+		if f[4] == want {
+			found, opts = true, f[sep+3]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("%s is not in /proc/self/mountinfo", target)
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if o == "dax" || o == "dax=always" {
+			return nil
+		}
+	}
+	return errors.New("DAX is not on for " + target + " (mountinfo super options: " + opts + "): the device or the file system cannot map the tree directly")
+}
+
+// mountinfoEscape writes a path as mountinfo does: blank, tab, newline and backslash as
+// octal escapes.
+var mountinfoEscape = strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`)
+
+// pageCacheKiB is the guest's page cache, Cached in /proc/meminfo, in KiB; 0 if unknown.
+func pageCacheKiB() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return meminfoKiB(f, "Cached")
+}
+
+// meminfoKiB is the value of field in a /proc/meminfo table, in KiB.
+func meminfoKiB(r io.Reader, field string) int64 {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || name != field {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		return n
+	}
+	return 0
+}
