@@ -52,10 +52,11 @@ type Meta struct {
 
 // Host is the machine the run ran on.
 type Host struct {
-	CPU         string `json:"cpu"`    // model name from /proc/cpuinfo
-	Cores       int    `json:"cores"`  // logical CPUs
-	MemoryBytes int64  `json:"memory"` // MemTotal
-	Kernel      string `json:"kernel"` // uname -srm
+	Name        string `json:"name,omitempty"` // the host name
+	CPU         string `json:"cpu"`            // model name from /proc/cpuinfo
+	Cores       int    `json:"cores"`          // logical CPUs
+	MemoryBytes int64  `json:"memory"`         // MemTotal
+	Kernel      string `json:"kernel"`         // uname -srm
 }
 
 // Tools are the versions of the host programs a run used, by name ("qemu", "e2fsprogs",
@@ -174,6 +175,7 @@ func hashFile(path string) (string, error) {
 // the kernel from uname.
 func hostInfo() Host {
 	h := Host{CPU: "unknown"}
+	h.Name, _ = os.Hostname()
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		h.CPU, h.Cores = parseCPUInfo(data)
 	}

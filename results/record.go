@@ -83,8 +83,38 @@ type Cell struct {
 	Lit        *Lit              `json:"lit,omitempty"`
 	Commands   []Command         `json:"commands,omitempty"`  // every host command the cell ran, as run
 	HostPort   int               `json:"host_port,omitempty"` // the loopback port of its port forward
+	Host       *CellHost         `json:"host,omitempty"`      // the node it ran on
 	Start      time.Time         `json:"start"`
 	End        time.Time         `json:"end"`
+}
+
+// CellHost is the node a cell ran on, recorded in every cell: the shards of one run may run
+// on different machines.
+type CellHost struct {
+	Node   string `json:"node"`   // the host name
+	CPU    string `json:"cpu"`    // model name
+	Kernel string `json:"kernel"` // uname -srm
+	QEMU   string `json:"qemu"`   // QEMU's version line
+	// Tools are the versions of the other host tools the run probed, by name.
+	Tools Tools `json:"tools,omitempty"`
+}
+
+// HostOf is the CellHost of a run's metadata: the node the metadata was collected on.
+func HostOf(m *Meta) *CellHost {
+	if m == nil {
+		return nil
+	}
+	h := &CellHost{Node: m.Host.Name, CPU: m.Host.CPU, Kernel: m.Host.Kernel, QEMU: m.Tools["qemu"]}
+	for name, v := range m.Tools {
+		if name == "qemu" {
+			continue
+		}
+		if h.Tools == nil {
+			h.Tools = Tools{}
+		}
+		h.Tools[name] = v
+	}
+	return h
 }
 
 // CacheCheck is what the host page cache looked like around cache preparation.

@@ -21,6 +21,8 @@ type RegenerateOptions struct {
 	// Reference is a reference CSV to compare with; "" uses the one recorded in run.json,
 	// when it still exists.
 	Reference string
+	// ByHost splits the report's statistics by the node each cell ran on.
+	ByHost bool
 }
 
 // Regenerate rebuilds everything derived from a run directory's cells/*.json and run.json:
@@ -66,7 +68,7 @@ func Regenerate(dir string, o RegenerateOptions) (*Summary, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		name = filepath.Base(abs)
 	}
-	report := Report(s, ReportInput{Name: name, Reference: ref})
+	report := Report(s, ReportInput{Name: name, Reference: ref, ByHost: o.ByHost})
 	if err := WriteFileAtomic(filepath.Join(dir, ReportFile), append(report, '\n')); err != nil {
 		return nil, err
 	}

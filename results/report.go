@@ -17,6 +17,7 @@ import (
 type ReportInput struct {
 	Name      string     // the run's name, e.g. its directory's base name
 	Reference *Reference // nil for no reference section
+	ByHost    bool       // split the statistics by the node each cell ran on
 }
 
 // Report renders report.md: the seed-style table of median totals, the sweeps, the
@@ -96,6 +97,10 @@ func Report(s *Summary, in ReportInput) []byte {
 			FormatDuration(g.Wall.Median), mdEscape(strings.Join(g.Warnings, "; ")))
 	}
 	p("\n")
+	writeNodes(&b, s, in.ByHost)
+	if in.ByHost {
+		writeByHost(&b, s)
+	}
 	writePhaseTable(&b, s)
 	writeLit(&b, s)
 
@@ -144,6 +149,9 @@ func resultCell(g *Group) string {
 	}
 	if g.Failed > 0 {
 		out += fmt.Sprintf(" [%d of %d failed]", g.Failed, g.Cells)
+	}
+	if len(g.NodesDiffer) > 0 {
+		out += " [nodes differ: " + strings.Join(g.NodesDiffer, ", ") + "]"
 	}
 	return out
 }
@@ -506,6 +514,7 @@ func writeEnvironment(b *bytes.Buffer, m *Meta) {
 			p("| %s | %s |\n", k, mdEscape(v))
 		}
 	}
+	row("host", m.Host.Name)
 	row("host CPU", fmt.Sprintf("%s, %d logical CPUs", m.Host.CPU, m.Host.Cores))
 	if m.Host.MemoryBytes > 0 {
 		row("host memory", fmt.Sprintf("%.1f GiB", float64(m.Host.MemoryBytes)/(1<<30)))

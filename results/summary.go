@@ -39,6 +39,10 @@ type Group struct {
 	Warnings []string          `json:"warnings,omitempty"`
 	// IDs are the group's cells in the order they ran.
 	IDs []string `json:"cell_ids"`
+	// Nodes are the nodes the group's cells ran on, when they recorded it; NodesDiffer the
+	// host facts (cpu, kernel, qemu, tool names) in which those nodes differ.
+	Nodes       []string `json:"nodes,omitempty"`
+	NodesDiffer []string `json:"nodes_differ,omitempty"`
 }
 
 // Summarize computes the groups of cells, in the order their first cell appears.
@@ -86,6 +90,10 @@ func summarizeGroup(name string, cells []*Cell) *Group {
 		}
 	}
 	g.OK = len(ok)
+	g.Nodes, g.NodesDiffer = hostDiff(cells)
+	if w := hostWarning(g.Nodes, g.NodesDiffer); w != "" {
+		g.Warnings = append(g.Warnings, w)
+	}
 	if len(ok) == 0 {
 		return g
 	}

@@ -13,6 +13,7 @@ import (
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", stderr)
 	ref := fs.String("reference", "", "reference `CSV` to compare with (default: the spec's, recorded in run.json)")
+	byHost := fs.Bool("by-host", false, "split the statistics by the node each cell ran on (a sharded run's cells may run on several)")
 	dirs, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -29,7 +30,7 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if len(run.Cells) == 0 {
 		return usagef("%s holds no cell results (%s/*.json)", dir, filepath.Join(dir, results.CellsDir))
 	}
-	s, err := results.Regenerate(dir, results.RegenerateOptions{Reference: *ref})
+	s, err := results.Regenerate(dir, results.RegenerateOptions{Reference: *ref, ByHost: *byHost})
 	if err != nil {
 		return usageError{err}
 	}
