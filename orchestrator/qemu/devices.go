@@ -49,6 +49,59 @@ func BlockDevice(path string, readonly, snapshot bool) Fn {
 	}
 }
 
+// PmemAlign is what a virtio-pmem device's size must be a multiple of: QEMU maps the file
+// into the guest's device memory, in whole huge pages.
+const PmemAlign = 2 << 20
+
+// PmemDevice maps the file at path into the guest as persistent memory of size bytes (a
+// multiple of PmemAlign; the file must be at least that long):
+//
+//	-m RAM,slots=2,maxmem=RAM+SIZES
+//	-object memory-backend-file,id=pmN,share=on|off,mem-path=PATH,size=SIZE[,readonly=on]
+//	-device virtio-pmem-pci,memdev=pmN
+//
+// The guest sees /dev/pmem0, /dev/pmem1, ... in the order of the devices. share=on maps the
+// file shared: the guest reads the host's page cache directly; with readonly the guest
+// cannot write it. share=off maps it privately: what the guest writes lands in copies of the
+// pages in QEMU's memory and never reaches the file (QEMU 7.2 takes readonly=on only as
+// memory the guest cannot write, so a private mapping is not read-only).
+func PmemDevice(path string, size int64, share, readonly bool) Fn {
+	return func(alloc *IDAllocator, o *Options) error {
+		abs, err := o.regularFile("pmem image", path, ErrBadPath)
+		if err != nil {
+			return err
+		}
+		if size <= 0 || size%PmemAlign != 0 {
+			return fmt.Errorf("%w: size %d is not a positive multiple of %d", ErrBadPmem, size, PmemAlign)
+		}
+		if !o.unchecked {
+			fi, err := os.Stat(abs)
+			if err != nil {
+				return fmt.Errorf("%w: pmem image: %w", ErrBadPath, err)
+			}
+			if fi.Size() < size {
+				return fmt.Errorf("%w: pmem image %s holds %d bytes, the device %d", ErrBadPmem, abs, fi.Size(), size)
+			}
+		}
+		id := alloc.ID("pm")
+		obj := "memory-backend-file,id=" + id + ",share=" + onOff(share) + ",mem-path=" + escape(abs) + ",size=" + strconv.FormatInt(size, 10)
+		if readonly {
+			obj += ",readonly=on"
+		}
+		o.AppendDevice("-object", obj, "-device", "virtio-pmem-pci,memdev="+id)
+		o.pmemBytes += size
+		o.pmemSlots++
+		return nil
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
 // VirtFS shares the host directory path with the guest over 9p under tag:
 //
 //	-fsdev local,id=fsN,path=PATH,security_model=MODEL[,readonly=on]

@@ -58,6 +58,9 @@ var (
 	// ErrBadQueueSize means a vhost-user-fs queue size that is not 0 or a
 	// power of two up to 1024.
 	ErrBadQueueSize = errors.New("bad queue size")
+	// ErrBadPmem means a virtio-pmem device QEMU or the machine cannot take: a size that
+	// is not a positive multiple of PmemAlign, or a machine without virtio-pmem.
+	ErrBadPmem = errors.New("bad virtio-pmem device")
 	// ErrBadName means a virtio-serial port name that is empty, contains a
 	// comma or is used twice.
 	ErrBadName = errors.New("bad port name")
@@ -116,6 +119,8 @@ type Options struct {
 	serialBus    bool            // virtio-serial-pci already added
 	tags         map[string]bool // file-system tags in use
 	portNames    map[string]bool // virtio-serial port names in use
+	pmemBytes    int64           // the virtio-pmem devices' memory, beyond -m
+	pmemSlots    int             // how many virtio-pmem devices
 }
 
 // AppendDevice appends a device argv fragment, for options defined outside
@@ -198,6 +203,14 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 		return nil, fmt.Errorf("%w: WithKernel is required", ErrNoKernel)
 	}
 	mem := strconv.FormatInt(memory/mib, 10) + "M"
+	memArg := mem
+	if o.pmemSlots > 0 {
+		if !arch.hasPmem() {
+			return nil, fmt.Errorf("%w: QEMU's %s machine has no virtio-pmem device", ErrBadPmem, machine)
+		}
+		// Device memory lives beyond -m, in hot-plug slots: maxmem covers RAM and devices.
+		memArg += ",slots=" + strconv.Itoa(max(2, o.pmemSlots)) + ",maxmem=" + strconv.FormatInt((memory+o.pmemBytes)/mib, 10) + "M"
+	}
 
 	argv := []string{binary,
 		"-nodefaults", "-display", "none", "-no-reboot",
@@ -205,7 +218,7 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 		"-accel", accel,
 		"-cpu", cpu,
 		"-smp", strconv.Itoa(cpus),
-		"-m", mem,
+		"-m", memArg,
 	}
 	if o.sharedMemory {
 		// vhost-user back ends map guest RAM, so it must be a shared
