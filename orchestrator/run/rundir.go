@@ -42,7 +42,10 @@ type OutDir struct {
 	Meta *results.Meta
 	// Done holds the finished cells, by ID, on resume; empty for a new run.
 	Done map[string]*results.Cell
-	lock *os.File
+	// Shard is the shard that opened the directory (OpenShard); zero for a whole run.
+	Shard  Shard
+	lock   *os.File // the run's lock, or the shard's
+	shared *os.File // a shard's shared lock on the run's lock file
 }
 
 // OpenOut opens dir as the run directory of a run of specFile (resume false) or of a
@@ -91,6 +94,10 @@ func OpenOut(dir, specFile string, resume bool) (*OutDir, error) {
 func (o *OutDir) Close() error {
 	if o == nil || o.lock == nil {
 		return nil
+	}
+	if o.shared != nil {
+		o.shared.Close() // the run's lock file keeps what it holds: other shards share it
+		o.shared = nil
 	}
 	o.lock.Truncate(0)
 	o.lock.WriteAt([]byte(lockHeader), 0)
@@ -186,15 +193,22 @@ func resumeOut(dir, specFile string) (*OutDir, error) {
 	if o.lock, err = newLock(filepath.Join(dir, LockFile), dir); err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*OutDir, error) {
+	if err := o.load(); err != nil {
 		o.Close()
 		return nil, err
 	}
-	if o.Meta, err = results.ReadRunMeta(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fail(err)
+	return o, nil
+}
+
+// load reads what a resumed run needs from its locked directory: run.json, the spec (the
+// one given, else the run's), checked against the run's spec hash, and the finished cells.
+func (o *OutDir) load() error {
+	var err error
+	if o.Meta, err = results.ReadRunMeta(o.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	if o.SpecFile == "" {
-		o.SpecFile = filepath.Join(dir, results.SpecFile)
+		o.SpecFile = filepath.Join(o.Dir, results.SpecFile)
 		if o.Meta != nil && o.Meta.SpecFile != "" {
 			if _, err := os.Stat(o.Meta.SpecFile); err == nil {
 				o.SpecFile = o.Meta.SpecFile // relative paths in it resolve as when the run started
@@ -203,15 +217,13 @@ func resumeOut(dir, specFile string) (*OutDir, error) {
 	}
 	data, err := os.ReadFile(o.SpecFile)
 	if err != nil {
-		return fail(fmt.Errorf("resume %s: the run's spec: %w", dir, err))
+		return fmt.Errorf("resume %s: the run's spec: %w", o.Dir, err)
 	}
-	if err := results.CheckSpecHash(dir, data); err != nil {
-		return fail(err)
+	if err := results.CheckSpecHash(o.Dir, data); err != nil {
+		return err
 	}
-	if o.Done, err = results.FinishedCells(dir); err != nil {
-		return fail(err)
-	}
-	return o, nil
+	o.Done, err = results.FinishedCells(o.Dir)
+	return err
 }
 
 // runDir reports whether dir is a run directory: it holds the lock file, or (made before
@@ -254,6 +266,9 @@ func newLock(path, dir string) (*os.File, error) {
 			holder := "pid unknown"
 			if pid := lockPID(path); pid > 0 {
 				holder = "pid " + strconv.Itoa(pid)
+			}
+			if shards, _ := filepath.Glob(filepath.Join(filepath.Dir(path), LockFile+".*of*")); len(shards) > 0 && path == filepath.Join(dir, LockFile) {
+				holder += ", or shards of a run"
 			}
 			return nil, fmt.Errorf("%s %w (%s, a run or --resume); wait for it to end or choose another directory", dir, ErrLocked, holder)
 		}
