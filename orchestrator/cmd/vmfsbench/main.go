@@ -51,11 +51,13 @@ var commands = []cmdInfo{
 	{"validate", []string{"SPEC..."}, "check specs; print every error as file:line:col: field: message", cmdValidate},
 	{"plan", []string{"SPEC"}, "print each cell and its steps with the exact host commands", cmdPlan},
 	{"run", []string{"SPEC", "--resume DIR [SPEC]"}, "run the cells (or, with --resume, those of DIR without a result)", cmdRun},
+	{"slurm", []string{"SPEC -o DIR", "--resume DIR [SPEC]"}, "submit the cells as a Slurm job array of shards into one run directory, and its report as a dependent job", cmdSlurm},
 	{"report", []string{"DIR"}, "regenerate summary.csv, summary.json, report.md and chart.svg from DIR's cells", cmdReport},
 	{"compare", []string{"RUN REFERENCE.csv", "RUN RUN"}, "rank a run's methods beside a reference, or each group's change between two runs", cmdCompare},
 	{"digest", []string{"SPEC"}, "walk the spec's tree after exclusions: files, bytes, digest", cmdDigest},
 	{"kernel fetch", []string{""}, "download Debian's kernel for the guest architecture into the cache", cmdKernel},
 	{"rootfs build", []string{""}, "debootstrap a Debian guest root (python3, LLVM 15) into a cached ext4 image", cmdRootfs},
+	{"tree llvm", []string{""}, "lay out a real LLVM tree in the cache: Debian's source of a release and its tools in build/stage2cross", cmdTree},
 }
 
 // lookup finds the command whose name starts with the word w.
