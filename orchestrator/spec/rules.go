@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -99,7 +100,40 @@ func (d *decoder) resolveTree(n *yaml.Node, t *Tree) {
 		d.fail(n, "tree.path", "%s is not a directory; the tree must be one", what)
 	default:
 		t.Path = real
+		if cache, inside := cacheInside(real); inside {
+			d.fail(n, "tree.path", "%s holds vmfsbench's own cache directory %s, which a run writes (kernels, initramfs "+
+				"archives, agents): the tree would change under the benchmark; choose a tree that does not hold it, or "+
+				"move the cache out of the tree with XDG_CACHE_HOME", real, cache)
+		}
 	}
+}
+
+// cacheInside returns vmfsbench's cache directory (kernel.CacheDir, resolved through symlinks
+// as far as it exists) and whether it is the tree or lies inside it.
+func cacheInside(tree string) (string, bool) {
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		return "", false
+	}
+	resolved, rest := cache, ""
+	for {
+		if r, err := filepath.EvalSymlinks(resolved); err == nil {
+			resolved = filepath.Join(r, rest)
+			break
+		}
+		parent := filepath.Dir(resolved)
+		if parent == resolved {
+			resolved = cache
+			break
+		}
+		rest = filepath.Join(filepath.Base(resolved), rest)
+		resolved = parent
+	}
+	rel, err := filepath.Rel(tree, resolved)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return cache, false
+	}
+	return cache, true
 }
 
 // countCells refuses a matrix of more than MaxCells cells: each method's variants (the

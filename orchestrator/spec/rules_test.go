@@ -79,6 +79,52 @@ func TestTreePath(t *testing.T) {
 	}
 }
 
+// TestTreeHoldsCache (finding 9): a tree that holds vmfsbench's own cache directory (which a
+// run writes) is refused at load, both paths named; XDG_CACHE_HOME or HOME decides where the
+// cache is, and a symlinked cache is resolved. A tree inside the cache (a synthetic one) is fine.
+func TestTreeHoldsCache(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := func(p string) string {
+		return fmt.Sprintf("version: 1\nname: x\ntree:\n  path: %s\nmethods: [ext4: {}]\n", p)
+	}
+	want := func(tree, cache string) string {
+		return "bad.yaml:4:9: tree.path: " + tree + " holds vmfsbench's own cache directory " + cache + ", which a run " +
+			"writes (kernels, initramfs archives, agents): the tree would change under the benchmark; choose a tree that " +
+			"does not hold it, or move the cache out of the tree with XDG_CACHE_HOME"
+	}
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(filepath.Join(home, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", home)
+	// The cache need not exist yet: the first run makes it.
+	wantErrs(t, spec(home), want(home, filepath.Join(home, ".cache", "vmfsbench")))
+	if _, errs := parseErrs(t, spec(filepath.Join(home, "src"))); errs != nil {
+		t.Errorf("a tree beside the cache: %v", errs)
+	}
+	xdg := filepath.Join(dir, "tree", "sub", "cache")
+	if err := os.MkdirAll(filepath.Join(xdg, "vmfsbench", "trees", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", xdg)
+	wantErrs(t, spec(filepath.Join(dir, "tree")), want(filepath.Join(dir, "tree"), filepath.Join(xdg, "vmfsbench")))
+	wantErrs(t, spec(filepath.Join(dir, "tree", "sub", "cache", "vmfsbench")),
+		want(filepath.Join(xdg, "vmfsbench"), filepath.Join(xdg, "vmfsbench")))
+	if _, errs := parseErrs(t, spec(filepath.Join(xdg, "vmfsbench", "trees", "x"))); errs != nil {
+		t.Errorf("a tree inside the cache: %v", errs)
+	}
+	// A cache reached through a symlink into the tree.
+	if err := os.Symlink(filepath.Join(dir, "tree", "sub"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "link"))
+	wantErrs(t, spec(filepath.Join(dir, "tree")), want(filepath.Join(dir, "tree"), filepath.Join(dir, "link", "vmfsbench")))
+}
+
 // TestCommandAndMountpoint (finding 11): an empty program or argument in workload.command,
 // and a mountpoint the agent owns, are refused where they are written.
 func TestCommandAndMountpoint(t *testing.T) {
