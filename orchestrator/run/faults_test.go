@@ -3,11 +3,8 @@ package run
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -126,9 +123,7 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 		}
 	}
 	assertNoLeftovers(t, tmp, out)
-	if after := hostState(t, r.Host.Tree); after != before {
-		t.Errorf("the host tree changed: %s before, %s after", before, after)
-	}
+	assertTreeUnchanged(t, r.Host.Tree, before)
 	return fr
 }
 
@@ -185,42 +180,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// hostState hashes every entry of the tree the way a change by the run would show: path,
-// type and mode bits, owner, size, link count, device number, modification time to the
-// nanosecond, link target and content. Files over 64 MiB (sparse test files) are hashed by
-// their allocated blocks instead of read.
-func hostState(t *testing.T, root string) string {
+// hostState is the tree's full stat listing (tree.StatList): content, modes, owners, sizes,
+// link counts, modification and change times of every entry, excluded ones too.
+func hostState(t *testing.T, root string) []string {
 	t.Helper()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	n := 0
-	err := tree.Walk(context.Background(), root, nil, func(e tree.Entry) error {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(e.Abs, &st); err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%q %o %d:%d %d %d %d %d.%d %q\n", e.Rel, st.Mode, st.Uid, st.Gid, st.Size, st.Nlink, st.Rdev,
-			st.Mtim.Sec, st.Mtim.Nsec, e.Target)
-		n++
-		if !e.Mode.IsRegular() {
-			return nil
-		}
-		if st.Size > 64<<20 {
-			fmt.Fprintf(h, "blocks %d\n", st.Blocks)
-			return nil
-		}
-		f, err := os.Open(e.Abs)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.CopyBuffer(h, struct{ io.Reader }{f}, buf)
-		return err
-	})
+	l, err := tree.StatList(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("%d entries %s", n, hex.EncodeToString(h.Sum(nil)[:12]))
+	return l
+}
+
+// assertTreeUnchanged fails t with the differing lines when root's listing is not before.
+func assertTreeUnchanged(t *testing.T, root string, before []string) {
+	t.Helper()
+	if d := tree.StatListDiff(before, hostState(t, root), 20); d != nil {
+		t.Errorf("the host tree %s changed:\n%s", root, strings.Join(d, "\n"))
+	}
 }
 
 // groupMembers lists the live (not zombie) processes of process group pgid.
@@ -446,5 +422,69 @@ func TestPrepareOutOneWinner(t *testing.T) {
 	}
 	if err := PrepareOut(out, specFile); !errors.Is(err, ErrHoldsRun) {
 		t.Errorf("preparing it again: %v", err)
+	}
+}
+
+// hostileWorkload is a root workload that tries every way it has to write the host tree: it
+// remounts the read-only lower layer read-write, then creates, appends to, chmods, chowns,
+// touches and removes entries there and under the mountpoint (the overlay or the copy, where
+// writes are expected to land). It prints what it did and always exits 0.
+const hostileWorkload = `workload:
+  command:
+    - /bin/busybox
+    - sh
+    - -c
+    - |
+      for L in /vmfsbench/lower "$PWD"; do
+        [ -d "$L" ] || continue
+        mount -o remount,rw "$L" 2>&1 && echo "remounted $L read-write"
+        grep " $L " /proc/mounts
+        echo pwned > "$L/victim" && echo "wrote $L/victim"
+        f=$(find "$L" -type f | head -n 1)
+        echo pwned >> "$f" && echo "appended to $f"
+        chmod 0777 "$f"; chown 1:1 "$f"; touch "$f"
+        d=$(find "$L" -mindepth 1 -type d | head -n 1)
+        rm -rf "$d" 2>/dev/null && echo "removed $d"
+        mkdir "$L/newdir" && echo "made $L/newdir"
+        sync
+      done
+      true
+  timeout: 5m
+`
+
+// TestFaultRootWorkloadWritesHostTree: a root workload tries to write the host tree through
+// every method (hostileWorkload). Every cell ends ok, --verify's probe write to the read-only
+// lower layer of the shares fails, and the host tree's full stat listing (content, modes,
+// owners, times) is as before: the shares export a read-only view the guest cannot undo.
+func TestFaultRootWorkloadWritesHostTree(t *testing.T) {
+	needGuest(t)
+	needVirtiofsd(t)
+	root := t.TempDir()
+	for p, c := range map[string]string{"victim": "original\n", "src/a.c": "int a;\n", "src/sub/b.c": "int b;\n", "docs/README": "read me\n"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fr := runFault(t, faultSpec("hostile", "9p: {}, virtiofs: {}, squashfs: {compression: none}, ext4: {}, erofs: {}, ssh-tar: {}, serial-tar: {}",
+		"tree: {path: "+root+"}\n"+hostileWorkload), faultOpts{setup: func(r *Runner) { r.Options.Verify = true }})
+	if len(fr.cells) != 7 {
+		t.Fatalf("%d results, want 7", len(fr.cells))
+	}
+	for _, c := range fr.cells {
+		out, _ := os.ReadFile(filepath.Join(fr.out, "logs", plan.FileName(c.ID), OutputFile))
+		t.Logf("%s: workload output:\n%s", c.ID, out)
+		if c.Status != results.StatusOK {
+			t.Errorf("%s failed: %s", c.ID, c.Error)
+			continue
+		}
+		if c.Verify == nil || c.Verify.WriteError != "" || (c.Verify.LowerChecked && c.Verify.LowerWriteError == "") {
+			t.Errorf("%s: verify %+v: want a writable tree and a lower layer that refuses writes", c.ID, c.Verify)
+		}
+		if (c.Method == "9p" || c.Method == "virtiofs") && (c.Verify == nil || !c.Verify.LowerChecked) {
+			t.Errorf("%s: the share's lower layer was not checked", c.ID)
+		}
 	}
 }

@@ -2,11 +2,6 @@ package run
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,50 +53,10 @@ workload: {builtin: read-all, timeout: ` + timeout + `}
 `
 }
 
-// treeState hashes every entry's path, type, mode, owner, size, modification time, content
-// and link target: what a guest write reaching the host would change.
+// treeState is the tree's full stat listing (see hostState), as one string.
 func treeState(t *testing.T, root string) string {
 	t.Helper()
-	h := sha256.New()
-	n := 0
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		var uid, gid uint32
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = st.Uid, st.Gid
-		}
-		fmt.Fprintf(h, "%q %v %d:%d %d %d\n", rel, fi.Mode(), uid, gid, fi.Size(), fi.ModTime().UnixNano())
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "-> %q\n", target)
-		case fi.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if _, err := io.Copy(h, f); err != nil {
-				return err
-			}
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%d entries %s", n, hex.EncodeToString(h.Sum(nil)))
+	return strings.Join(hostState(t, root), "\n")
 }
 
 // TestReadAllOverVirtiofs boots a guest that reads the tree over the C virtiofsd with each

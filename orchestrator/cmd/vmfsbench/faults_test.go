@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -492,32 +491,18 @@ func TestDemoLeavesHostTreeUntouched(t *testing.T) {
 	}
 	assertClean(t, tmp, out, nil)
 	if got := treeHash(t, root); got != before {
-		t.Errorf("the demo tree %s changed: %s before, %s after", root, before, got)
+		d := tree.StatListDiff(strings.Split(before, "\n"), strings.Split(got, "\n"), 20)
+		t.Errorf("the demo tree %s changed:\n%s", root, strings.Join(d, "\n"))
 	}
 }
 
-// treeHash hashes every entry under root, excluded ones too: path, mode, owner, size, link
-// count, modification time, link target and content.
+// treeHash is the full stat listing of every entry under root, excluded ones too
+// (tree.StatList: content, modes, owners, sizes, link counts, modification and change times).
 func treeHash(t *testing.T, root string) string {
 	t.Helper()
-	h := sha256.New()
-	n := 0
-	err := tree.Walk(context.Background(), root, nil, func(e tree.Entry) error {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(e.Abs, &st); err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%q %o %d:%d %d %d %d.%d %q\n", e.Rel, st.Mode, st.Uid, st.Gid, st.Size, st.Nlink, st.Mtim.Sec, st.Mtim.Nsec, e.Target)
-		n++
-		if !e.Mode.IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(e.Abs)
-		h.Write(b)
-		return err
-	})
+	l, err := tree.StatList(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("%d entries %x", n, h.Sum(nil)[:12])
+	return strings.Join(l, "\n")
 }
