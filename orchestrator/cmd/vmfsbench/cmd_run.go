@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -28,12 +29,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	only := fs.String("only", "", "run only the cells whose ID matches `GLOB` (a * does not match a /)")
 	failFast := failureFlags(fs)
 	verify := fs.Bool("verify", false, "after each workload, have the guest check owners and writability")
+	shardArg := fs.String("shard", "", "run only shard `I/N` of the cells (cell k is shard k mod N's); the shards share -o DIR; I may be $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) > 1 || (len(files) == 0 && *resume == "") || (*resume != "" && *out != "") {
 		return usagef(runUsage)
+	}
+	var shard run.Shard
+	if *shardArg != "" {
+		if shard, err = run.ParseShard(*shardArg, os.Getenv); err != nil {
+			return usageError{err}
+		}
+		if *resume == "" && *out == "" {
+			return usagef("--shard needs -o DIR (or --resume DIR): the shards of a run share its directory")
+		}
 	}
 
 	var dir, specFile string
@@ -45,7 +56,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(files) == 1 {
 			spec = files[0]
 		}
-		if od, err = run.OpenOut(*resume, spec, true); err != nil {
+		if shard.Count > 0 {
+			od, err = run.OpenShard(*resume, spec, true, shard)
+		} else {
+			od, err = run.OpenOut(*resume, spec, true)
+		}
+		if err != nil {
 			return usagef("--resume %s: %v", *resume, err)
 		}
 		defer od.Close()
@@ -95,8 +111,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		// The directory is made atomically with its marker and locked while the run uses
 		// it. Two runs of one spec started within a second share a default directory: the
-		// later one takes the next free suffix.
-		od, err = run.OpenOut(dir, specFile, false)
+		// later one takes the next free suffix. Shards share theirs.
+		if shard.Count > 0 {
+			od, err = openShard(dir, specFile, shard, ids)
+		} else {
+			od, err = run.OpenOut(dir, specFile, false)
+		}
 		for i, base := 2, dir; *out == "" && (errors.Is(err, run.ErrHoldsRun) || errors.Is(err, run.ErrLocked)) && i < 100; i++ {
 			dir = fmt.Sprintf("%s-%d", base, i)
 			od, err = run.OpenOut(dir, specFile, false)
@@ -119,7 +139,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if old != nil {
 		meta.Start = old.Start
 	}
-	if err := results.WriteRunMeta(dir, meta); err != nil {
+	if shard.Count > 0 {
+		// The first shard writes run.json; each cell records its own node.
+		if _, err := run.WriteMetaOnce(dir, meta); err != nil {
+			return usageError{err}
+		}
+	} else if err := results.WriteRunMeta(dir, meta); err != nil {
 		return usageError{err}
 	}
 	r.Meta = meta
@@ -128,22 +153,40 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{err}
 	}
-	res, runErr := r.Run(ctx, cells, run.Selection{Only: *only, FailFast: *failFast, Skip: skip})
+	res, runErr := r.Run(ctx, cells, run.Selection{Only: *only, FailFast: *failFast, Skip: skip, Shard: shard})
 
 	// Whatever happened, the metadata gets its end time and the report covers every
-	// finished cell.
-	meta.End = time.Now().UTC()
-	if err := results.WriteRunMeta(dir, meta); err != nil {
-		fmt.Fprintf(stderr, "vmfsbench run: %v\n", err)
+	// finished cell. A shard leaves run.json as the first shard wrote it, and the report to
+	// the last shard to finish (or to `vmfsbench report`).
+	report := true
+	if shard.Count > 0 {
+		done, _ := results.FinishedCells(dir)
+		report = len(done) >= len(cells)
+	} else {
+		meta.End = time.Now().UTC()
+		if err := results.WriteRunMeta(dir, meta); err != nil {
+			fmt.Fprintf(stderr, "vmfsbench run: %v\n", err)
+		}
 	}
-	if _, err := results.Regenerate(dir, results.RegenerateOptions{}); err != nil {
-		fmt.Fprintf(stderr, "vmfsbench run: report: %v\n", err)
+	if report {
+		if _, err := results.Regenerate(dir, results.RegenerateOptions{}); err != nil {
+			fmt.Fprintf(stderr, "vmfsbench run: report: %v\n", err)
+		}
 	}
 	writeTable(stdout, res)
-	if len(skip) > 0 {
-		fmt.Fprintf(stdout, "%d cells already had results and were not run again\n", len(skip))
+	if skipped := countSkipped(shard.Cells(cells), skip); skipped > 0 {
+		fmt.Fprintf(stdout, "%d cells already had results and were not run again\n", skipped)
 	}
-	fmt.Fprintf(stdout, "results in %s\nreport    %s\nchart     %s\n", dir, filepath.Join(dir, "report.md"), filepath.Join(dir, "chart.svg"))
+	if shard.Count > 0 {
+		fmt.Fprintf(stdout, "shard %s: %d of the run's %d cells\n", shard, len(shard.Cells(cells)), len(cells))
+		if !report {
+			fmt.Fprintf(stdout, "other shards' cells are still missing; once they are done: vmfsbench report %s\n", dir)
+		}
+	}
+	fmt.Fprintf(stdout, "results in %s\n", dir)
+	if report {
+		fmt.Fprintf(stdout, "report    %s\nchart     %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "chart.svg"))
+	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
 			return fmt.Errorf("%w: interrupted; continue with: vmfsbench run --resume %s", errCellsFailed, dir)
@@ -156,6 +199,30 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// openShard opens dir for a new shard's run, refusing one whose cells have results already.
+func openShard(dir, specFile string, shard run.Shard, all []plan.Cell) (*run.OutDir, error) {
+	od, err := run.OpenShard(dir, specFile, false, shard)
+	if err != nil {
+		return nil, err
+	}
+	if n := countSkipped(shard.Cells(all), od.Done); n > 0 {
+		od.Close()
+		return nil, fmt.Errorf("%s %w: shard %s has %d finished cells; continue it with --resume %s --shard %s", dir, run.ErrHoldsRun, shard, n, dir, shard)
+	}
+	return od, nil
+}
+
+// countSkipped counts the cells that are in done.
+func countSkipped[V any](cells []plan.Cell, done map[string]V) int {
+	n := 0
+	for _, c := range cells {
+		if _, ok := done[c.ID]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // toolVersions are the versions of the tools the host probe found, results.NotFound for

@@ -160,13 +160,16 @@ func must(t *testing.T, err error) {
 // flags to stdout and exits 0; the top-level help lists every command.
 func TestHelp(t *testing.T) {
 	flags := map[string][]string{
-		"validate":     nil,
-		"plan":         {"--json", "--verify"},
-		"run":          {"-o DIR", "--resume DIR", "--only GLOB", "--fail-fast", "--keep-going", "--verify"},
-		"report":       {"--reference CSV"},
+		"validate": nil,
+		"plan":     {"--json", "--verify"},
+		"run":      {"-o DIR", "--resume DIR", "--only GLOB", "--fail-fast", "--keep-going", "--verify", "--shard I/N"},
+		"slurm": {"-o DIR", "--resume DIR", "--tasks N", "--partition PARTITION", "--time T", "--sbatch-arg ARG",
+			"--wait", "--verify", "--fail-fast", "--keep-going"},
+		"report":       {"--reference CSV", "--by-host"},
 		"compare":      {"--json"},
 		"digest":       nil,
 		"kernel fetch": {"--arch ARCH"},
+		"tree llvm":    {"--arch ARCH", "--mirror URL", "--version MAJOR"},
 		"rootfs build": {"--arch ARCH", "--packages PACKAGES", "--suite SUITE", "--mirror URL"},
 	}
 	if len(flags) != len(commands) {
