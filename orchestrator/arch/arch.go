@@ -36,6 +36,9 @@ type Arch struct {
 	// `vmfsbench kernel fetch` can fetch its standard kernel and `vmfsbench rootfs build`
 	// can debootstrap a root. Without it a spec must give guest.kernel and guest.modules.
 	Debian12 bool
+	// KernelSuite is the Debian suite `vmfsbench kernel fetch` takes the arch's kernel from
+	// when Debian 12 has none: riscv64's comes from Debian 13 (trixie). "" means the host's.
+	KernelSuite string
 }
 
 // Default is the architecture a spec or a command gets when it names none.
@@ -75,7 +78,7 @@ var table = []Arch{
 		Name: "riscv64", GOARCH: "riscv64", Debian: "riscv64",
 		QEMUBinary: "qemu-system-riscv64", QEMUPackage: "qemu-system-misc",
 		Machine: "virt", CPU: "rv64", Console: "ttyS0",
-		UserEmulator: "qemu-riscv64", Debian12: false,
+		UserEmulator: "qemu-riscv64", Debian12: false, KernelSuite: "trixie",
 	},
 }
 

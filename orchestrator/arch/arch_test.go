@@ -24,6 +24,9 @@ func TestLookup(t *testing.T) {
 		}
 		want := Arch{Name: tt.name, GOARCH: tt.goarch, Debian: tt.debian, QEMUBinary: tt.binary, QEMUPackage: tt.pkg,
 			Machine: tt.machine, CPU: tt.cpu, Console: tt.console, UserEmulator: tt.binfmt, Debian12: tt.debian12}
+		if !tt.debian12 {
+			want.KernelSuite = "trixie"
+		}
 		if a != want {
 			t.Errorf("Lookup(%q) = %+v, want %+v", tt.name, a, want)
 		}

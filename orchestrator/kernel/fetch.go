@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	archtab "github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
@@ -48,7 +49,8 @@ func Fetch(ctx context.Context, cacheDir, arch string, log io.Writer) (Kernel, e
 	if err := checkTools(); err != nil {
 		return Kernel{}, err
 	}
-	apt, err := newAptState(cacheDir, darch)
+	a, _ := archtab.Lookup(arch)
+	apt, err := newAptState(cacheDir, darch, a.KernelSuite)
 	if err != nil {
 		return Kernel{}, err
 	}
@@ -219,8 +221,11 @@ type aptState struct {
 	dir, darch, conf string
 }
 
-func newAptState(cacheDir, darch string) (*aptState, error) {
+func newAptState(cacheDir, darch, suite string) (*aptState, error) {
 	dir := filepath.Join(cacheDir, "apt", darch)
+	if suite != "" {
+		dir = filepath.Join(cacheDir, "apt", darch+"-"+suite)
+	}
 	a := &aptState{dir: dir, darch: darch, conf: filepath.Join(dir, "apt.conf")}
 	for _, d := range []string{"lists/partial", "cache/archives/partial"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -251,6 +256,19 @@ Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled "false";
 Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled "false";
 Acquire::IndexTargets::deb::CNF::DefaultEnabled "false";
 `, darch, darch, dir, filepath.Join(dir, "lists"), status, filepath.Join(dir, "cache"))
+	if suite != "" {
+		// The suite is not the host's: its own sources list, from the host's Debian mirror.
+		list := filepath.Join(dir, "sources.list")
+		parts := filepath.Join(dir, "sources.list.d")
+		if err := os.MkdirAll(parts, 0o755); err != nil {
+			return nil, fmt.Errorf("apt state: %w", err)
+		}
+		src := fmt.Sprintf("deb [arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n", darch, hostMirror(), suite)
+		if err := os.WriteFile(list, []byte(src), 0o644); err != nil {
+			return nil, fmt.Errorf("apt state: %w", err)
+		}
+		conf += fmt.Sprintf("Dir::Etc::sourcelist %q;\nDir::Etc::sourceparts %q;\n", list, parts)
+	}
 	if os.Geteuid() == 0 {
 		// apt would drop to _apt, which cannot write into root's private dirs; it then
 		// downloads as root anyway, with a warning per file.
@@ -287,7 +305,33 @@ func (a *aptState) refresh(ctx context.Context, log io.Writer) error {
 	return os.Chtimes(stamp, now, now)
 }
 
-var kernelDep = regexp.MustCompile(`^\s*\|?Depends:\s*(linux-image-(\d+\.\d+\.\d+-\d+)-(\S+))\s*$`)
+// Debian 12 names its kernels linux-image-6.1.0-28-amd64, Debian 13 linux-image-6.12.48+deb13-riscv64.
+var kernelDep = regexp.MustCompile(`^\s*\|?Depends:\s*(linux-image-(\d+\.\d+\.\d+(?:-\d+|\+deb\d+))-(\S+))\s*$`)
+
+// hostMirror is the Debian archive of the host's apt sources (not its security archive),
+// so that a kernel of another suite comes from the same mirror.
+func hostMirror() string {
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*")
+	for _, f := range append([]string{"/etc/apt/sources.list"}, files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if !strings.HasPrefix(l, "deb ") && !strings.HasPrefix(l, "URIs:") {
+				continue
+			}
+			for _, w := range strings.Fields(l) {
+				if (strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://")) &&
+					strings.HasSuffix(strings.TrimSuffix(w, "/"), "/debian") {
+					return strings.TrimSuffix(w, "/")
+				}
+			}
+		}
+	}
+	return "http://deb.debian.org/debian"
+}
 
 // kernelPackage returns the versioned standard kernel package the linux-image-<debarch>
 // metapackage depends on. Only linux-image-<release>-<debarch> qualifies, which leaves out

@@ -47,7 +47,7 @@ var ErrUnsupportedArch = errors.New("no Debian 12 kernel for this arch")
 // ErrUnsupportedArch when Debian 12 has no kernel for it.
 func debianArch(name string) (string, error) {
 	a, err := arch.Lookup(name)
-	if err != nil || !a.Debian12 {
+	if err != nil || !a.Debian12 && a.KernelSuite == "" {
 		return "", fmt.Errorf("%w: %q (Debian 12 has %s kernels; give guest.kernel and guest.modules instead)", ErrUnsupportedArch, name, strings.Join(arch.Debian12Names(), " and "))
 	}
 	return a.Debian, nil

@@ -179,6 +179,7 @@ func TestPickKernel(t *testing.T) {
 		{name: "cloud and rt are not standard", darch: "amd64", out: "x\n  Depends: linux-image-6.1.0-56-cloud-amd64\n  Depends: linux-image-6.1.0-56-rt-amd64\n"},
 		{name: "other arch", darch: "amd64", out: "x\n  Depends: linux-image-6.1.0-56-arm64\n"},
 		{name: "nothing", darch: "amd64", out: "linux-image-amd64\n"},
+		{name: "Debian 13", darch: "riscv64", out: "linux-image-riscv64\n  Depends: linux-image-6.12.117+deb13-riscv64\n", want: "linux-image-6.12.117+deb13-riscv64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,9 +191,9 @@ func TestPickKernel(t *testing.T) {
 }
 
 func TestFetchUnsupportedArch(t *testing.T) {
-	_, err := Fetch(context.Background(), t.TempDir(), "riscv64", &bytes.Buffer{})
+	_, err := Fetch(context.Background(), t.TempDir(), "mips", &bytes.Buffer{})
 	if !errors.Is(err, ErrUnsupportedArch) || !strings.Contains(err.Error(), "guest.kernel") {
-		t.Fatalf("Fetch(riscv64) error = %v, want ErrUnsupportedArch naming guest.kernel", err)
+		t.Fatalf("Fetch(mips) error = %v, want ErrUnsupportedArch naming guest.kernel", err)
 	}
 }
 

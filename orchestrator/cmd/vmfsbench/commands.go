@@ -246,7 +246,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdKernel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kernel fetch", stderr)
-	arch := fs.String("arch", "x86_64", "the guest's `ARCH`: x86_64 or aarch64")
+	arch := fs.String("arch", "x86_64", "the guest's `ARCH`: x86_64, aarch64 or riscv64 (Debian 13's kernel)")
 	args, err := subcommand(fs, "fetch", args)
 	if err != nil {
 		return err
