@@ -8,9 +8,10 @@ PKGS     := ./...
 TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-system-common \
             mksquashfs:squashfs-tools mkfs.erofs:erofs-utils mkfs.ext4:e2fsprogs \
             busybox:busybox-static modprobe:kmod git:git dpkg-deb:dpkg xz:xz-utils zstd:zstd \
-            debootstrap:debootstrap
+            debootstrap:debootstrap \
+            qemu-system-aarch64:qemu-system-arm qemu-system-riscv64:qemu-system-misc
 
-.PHONY: all build agents deps tools kernel test test-faults test-short vet demo bench clean
+.PHONY: all build agents deps tools kernel test test-faults test-short test-debian13 vet demo bench clean
 
 all: build
 
@@ -47,6 +48,8 @@ deps: tools
 
 kernel: deps build
 	$(BIN) kernel fetch --arch x86_64
+	$(BIN) kernel fetch --arch aarch64
+	$(BIN) kernel fetch --arch riscv64
 
 vet:
 	$(GO) vet $(PKGS)
@@ -63,6 +66,13 @@ test: kernel vet
 test-faults: kernel
 	VMFSBENCH_FAULTS_LONG=1 $(GO) test -timeout 25m -run 'Fault|VirtiofsdDying|Signal|ToolMissing|OnlyMatchesNothing|FailFast|TwoRuns|OddTree|Sparse|Survey|Demo' \
 	  ./orchestrator/run ./orchestrator/cmd/vmfsbench ./orchestrator/tree
+
+# test-debian13 runs the guest suite with Debian 13's stack (QEMU 10, the Rust virtiofsd 1.13,
+# e2fsprogs 1.47.2 reading tar through libarchive, squashfs-tools 4.6, erofs-utils 1.8): the
+# test binaries are built here and run chrooted in a trixie root that .ci/debian13 makes once
+# with debootstrap in the user cache. As root.
+test-debian13: kernel
+	.ci/debian13
 
 # test-short runs the tests that need no guest.
 test-short: build

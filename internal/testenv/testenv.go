@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,4 +87,30 @@ func NotShort(t testing.TB, why string) {
 	if testing.Short() {
 		t.Skipf("-short: not %s", why)
 	}
+}
+
+// Release is the Debian release the tests run on (12, 13, ...), from /etc/os-release's
+// VERSION_ID; 0 elsewhere. CI's lanes differ in their stack (Debian 12's C virtiofsd, Debian
+// 13's Rust one): a test of one stack's program requires it on that stack's lane.
+func Release() int {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return 0
+	}
+	var id string
+	var v int
+	for _, l := range strings.Split(string(b), "\n") {
+		k, val, _ := strings.Cut(l, "=")
+		val = strings.Trim(val, `"`)
+		switch k {
+		case "ID":
+			id = val
+		case "VERSION_ID":
+			v, _ = strconv.Atoi(val)
+		}
+	}
+	if id != "debian" {
+		return 0
+	}
+	return v
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
+	kernelpkg "github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 )
 
 // requireQEMU returns the path of binary, or skips (CI unset) or fails
@@ -284,14 +285,22 @@ func TestRealQEMUAcceptsDevices(t *testing.T) {
 }
 
 // TestRealBoot boots the kernel named by VMFSBENCH_KERNEL (x86_64, or the
-// arch in VMFSBENCH_KERNEL_ARCH) with a one-line Go /init under TCG, and
-// checks that ChooseAccel("auto") with a real probe picks an accelerator
-// that boots. Without a kernel it skips loudly, even in CI: the lead's
-// integration tests cover booting.
+// arch in VMFSBENCH_KERNEL_ARCH), by default the x86_64 kernel `make kernel`
+// fetched, with a one-line Go /init under TCG, and checks that
+// ChooseAccel("auto") with a real probe picks an accelerator that boots.
 func TestRealBoot(t *testing.T) {
+	testenv.NotShort(t, "booting a kernel")
 	kernel := os.Getenv("VMFSBENCH_KERNEL")
 	if kernel == "" {
-		t.Skip("!!! SKIPPING: VMFSBENCH_KERNEL is not set, no kernel to boot; set it to a vmlinuz to run this test. !!!")
+		a := os.Getenv("VMFSBENCH_KERNEL_ARCH")
+		if a == "" {
+			a = "x86_64"
+		}
+		cache, err := kernelpkg.CacheDir()
+		testenv.Need(t, "the cache directory", err)
+		k, err := kernelpkg.Find(cache, a)
+		testenv.Need(t, "no fetched kernel (make kernel)", err)
+		kernel = k.Vmlinuz
 	}
 	arch := X86_64
 	if a := os.Getenv("VMFSBENCH_KERNEL_ARCH"); a != "" {
