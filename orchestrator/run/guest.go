@@ -26,6 +26,7 @@ type guest struct {
 	vm      *qemu.VM
 	events  chan event
 	console string // console log path, for error messages
+	qemuLog string // QEMU's own output (qemu.log), for error messages; "" if unknown
 	start   time.Time
 }
 
@@ -38,6 +39,9 @@ func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemu
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	g := &guest{events: make(chan event, 64), console: console, start: time.Now()}
+	if f, ok := qemuLog.(*os.File); ok {
+		g.qemuLog = f.Name()
+	}
 	g.vm, err = qemu.Start(ctx, argv, qemuLog, qemuLog)
 	if err != nil {
 		ch.Close()
@@ -112,6 +116,11 @@ func (g *guest) exitNote() string {
 	if err := g.vm.Wait(); err != nil {
 		note += " (" + err.Error() + ")"
 	}
+	if g.qemuLog != "" {
+		if lines := tailLines(g.qemuLog, 3); len(lines) > 0 {
+			note += "; qemu says: " + strings.Join(lines, " | ")
+		}
+	}
 	lines := consoleLines(g.console)
 	for i := len(lines) - 1; i >= 0; i-- {
 		if j := strings.Index(lines[i], "Kernel panic"); j >= 0 {
@@ -142,6 +151,12 @@ func (g *guest) waitExit(d time.Duration) {
 	case <-time.After(d):
 	}
 	g.stop()
+}
+
+// tailLines returns the last n non-empty lines of the file at path.
+func tailLines(path string, n int) []string {
+	lines := consoleLines(path)
+	return lines[max(0, len(lines)-n):]
 }
 
 // consoleLines returns the non-empty lines of the last 256 KiB of the console log.

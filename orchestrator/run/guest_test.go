@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -188,6 +189,10 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 	root := execTree(t)
 	silent := filepath.Join(t.TempDir(), "silentinit")
 	buildStatic(t, "silentinit", silent)
+	garbage := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a kernel "), 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		boot     string
@@ -206,6 +211,9 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 			"timed out", 90 * time.Second},
 		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start", 60 * time.Second},
+		// QEMU refuses to start: its own words, from qemu.log, are in the error.
+		{"qemu refuses the kernel", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
+			"exit status 1); qemu says: qemu: linux kernel too old to load a ram disk", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
