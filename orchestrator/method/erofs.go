@@ -2,8 +2,10 @@ package method
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,13 +27,17 @@ func (Erofs) Params() []param.Def {
 	return []param.Def{
 		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "lz4", "lz4hc"}},
 		upperParam,
+		deviceParam,
 	}
 }
 
 // Tools implements Method.
 func (Erofs) Tools(p Params) []Tool {
-	return append([]Tool{{Name: "erofs-utils", Package: "erofs-utils", Paths: []string{"mkfs.erofs"}, Probe: erofsVersion}},
-		scratchTools(p)...)
+	tools := []Tool{{Name: "erofs-utils", Package: "erofs-utils", Paths: []string{"mkfs.erofs"}, Probe: erofsVersion}}
+	if pmemWanted(p) {
+		tools = append(tools, Tool{Name: "truncate", Package: "coreutils"}) // pads the image to its device
+	}
+	return append(tools, scratchTools(p)...)
 }
 
 // erofsVersion asks mkfs.erofs for its version. Releases before 1.6 have no --version and
@@ -63,11 +69,27 @@ func (Erofs) Carries(tree.Finding) (bool, string) { return true, "" }
 // match leaves out that path only, so a hard link to an excluded file elsewhere stays.
 // --preserve-mtime keeps every file's own mtime, to the nanosecond (-T would give every
 // file the same one).
+//
+// With device: pmem the image is mapped shared and read-only as virtio-pmem and mounted with
+// dax=always under the overlay. erofs maps only uncompressed files whose tails are not
+// inlined into their inodes, so the image is built with -Enoinline_data and no compression,
+// in blocks of the page size (mkfs.erofs 1.5 takes the host's); the device's size is fixed
+// by the plan, so the image is padded with zeros to an upper bound of its size.
 func (Erofs) Plan(c Config) (Plan, error) {
 	image := img(c, "tree.erofs")
+	pmem := pmemWanted(c.Params)
 	argv := []string{"mkfs.erofs", "--quiet", "--preserve-mtime"}
 	if comp := c.Params.Str("compression"); comp != "none" {
+		if pmem {
+			return Plan{}, fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
+		}
 		argv = append(argv, "-z"+comp)
+	}
+	if pmem {
+		if err := pmemRefusal("erofs", c); err != nil {
+			return Plan{}, err
+		}
+		argv = append(argv, "-Enoinline_data")
 	}
 	if c.Owner != nil {
 		argv = append(argv, "--force-uid="+strconv.Itoa(c.Owner.UID), "--force-gid="+strconv.Itoa(c.Owner.GID))
@@ -76,11 +98,56 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		argv = append(argv, "--exclude-path="+p)
 	}
 	argv = append(argv, image, c.Tree)
+	build := Step{Kind: StepBuildImage, Desc: "build the EROFS image", Commands: [][]string{argv}}
+	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir, FSType: "erofs", ReadOnly: true}
+	var dev Device = Disk{Path: image, ReadOnly: true}
+	lower := []string{"virtio_blk", "crc32c_generic", "erofs"}
+	guest := overlay(c, false)
+	if pmem {
+		size := erofsPmemSize(c.Size)
+		pad := []string{"truncate", "--size=" + strconv.FormatInt(size, 10), image}
+		build.Desc = fmt.Sprintf("build the EROFS image (no compression, no inlined tails, for DAX), then pad it with zeros to the %d bytes of its pmem device", size)
+		build.Commands = append(build.Commands, pad)
+		build.Run = func(ctx context.Context, env Env) (func(), error) {
+			return nil, buildPadded(ctx, env, argv, pad, image, size)
+		}
+		mount.Source, mount.Options, mount.DAX = pmemDevice, pmemOptions, true
+		dev = Pmem{Path: image, Size: size}
+		lower = append(slices.Clone(pmemModules), "crc32c_generic", "erofs")
+		if guest[0].UpperDevice != "" {
+			guest[0].UpperDevice = scratchDisk(true) // no disk before the scratch disk
+		}
+	}
 	return Plan{
-		Modules: overlayModules(c, "virtio_blk", "crc32c_generic", "erofs"),
-		Steps:   append([]Step{{Kind: StepBuildImage, Desc: "build the EROFS image", Commands: [][]string{argv}}}, scratchSteps(c)...),
-		Devices: append([]Device{Disk{Path: image, ReadOnly: true}}, scratchDevices(c)...),
-		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
-			FSType: "erofs", ReadOnly: true}}, overlay(c, false)...),
+		Modules: overlayModules(c, lower...),
+		Steps:   append([]Step{build}, scratchSteps(c)...),
+		Devices: append([]Device{dev}, scratchDevices(c)...),
+		Guest:   append([]protocol.Step{mount}, guest...),
 	}, nil
+}
+
+// erofsPmemSize is an upper bound of the size of an uncompressed EROFS image of the tree
+// without inlined tails, rounded up to a pmem device's size: every file, directory and
+// symlink target in whole 4 KiB blocks (TreeSize.Blocks counts files and directories),
+// 128 bytes of inode and extended attributes per inode (an extended inode is 64), an eighth
+// more and 1 MiB for the rest. The padding is a hole in the file: it costs nothing.
+func erofsPmemSize(ts TreeSize) int64 {
+	raw := (ts.Blocks+ts.Symlinks+1)*4096 + ts.Inodes*128
+	return pmemSize(raw + raw/8 + 1<<20)
+}
+
+// buildPadded runs the image build, checks that the image fits its device and pads it with
+// zeros to the device's size.
+func buildPadded(ctx context.Context, env Env, build, pad []string, image string, size int64) error {
+	if err := runTool(ctx, env.Log, build, nil); err != nil {
+		return err
+	}
+	fi, err := os.Stat(image)
+	if err != nil {
+		return err
+	}
+	if fi.Size() > size {
+		return fmt.Errorf("the image %s holds %d bytes, more than the %d planned for its pmem device", image, fi.Size(), size)
+	}
+	return runTool(ctx, env.Log, pad, nil)
 }

@@ -34,7 +34,8 @@ func (Ext4) Params() []param.Def {
 	return []param.Def{{Name: "size", Kind: param.KindString, Default: "auto", Check: autoOrSize,
 		Help: "image size (e.g. 16GiB), or auto to size it from the tree",
 		Schema: map[string]any{"type": "string", "minLength": 1,
-			"pattern": `^(auto|\s*[0-9]+(\.[0-9]+)?\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|G|T|k|B)?\s*)$`}}}
+			"pattern": `^(auto|\s*[0-9]+(\.[0-9]+)?\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|G|T|k|B)?\s*)$`}},
+		deviceParam}
 }
 
 func autoOrSize(v any) error {
@@ -58,11 +59,21 @@ func (Ext4) Tools(Params) []Tool {
 		{Name: "debugfs", Package: "e2fsprogs", VersionArgs: []string{"-V"}}}
 }
 
-// probeMke2fs asks mkfs.ext4 its version, which decides whether it takes a tar stream.
+// probeMke2fs asks mkfs.ext4 its version and whether it takes a tar stream (Mke2fs).
 func probeMke2fs(ctx context.Context, path string) (string, any, error) {
 	line := AskVersion(ctx, "", path, "-V")
 	v, err := ParseMke2fsVersion(line)
-	return line, v, err
+	if err != nil {
+		return line, v, err
+	}
+	m := Mke2fs{Version: v}
+	if v.AtLeast(1, 47, 1) {
+		m.TarInput, m.TarWhy = tarInput(ctx, path)
+	}
+	if m.TarInput {
+		line += " (tar input)"
+	}
+	return line, m, nil
 }
 
 // Carries implements Method: special entries reach the image only through a mount view, and
@@ -101,27 +112,58 @@ func (Ext4) Plan(c Config) (Plan, error) {
 		Run: func(ctx context.Context, env Env) (func(), error) {
 			return nil, buildExt4Route(ctx, argv, c, env, "")
 		}}
+	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}
+	if !pmemWanted(c.Params) {
+		return Plan{Modules: ext4Modules, Steps: []Step{build}, Devices: []Device{Disk{Path: image, Snapshot: true}},
+			Guest: []protocol.Step{mount}}, nil
+	}
+	// As persistent memory the image is mapped privately: the guest writes copies of the
+	// pages in QEMU's memory, never the file, so it is mounted read-write with no overlay,
+	// as on a disk with snapshot=on.
+	if err := pmemRefusal("ext4", c); err != nil {
+		return Plan{}, err
+	}
+	build.Desc += "; 4 KiB blocks, for DAX"
+	mount.Source, mount.Options, mount.DAX = pmemDevice, pmemOptions, true
 	return Plan{
-		Modules: ext4Modules,
+		Modules: append(slices.Clone(pmemModules), "crc32c_generic", "ext4"),
 		Steps:   []Step{build},
-		Devices: []Device{Disk{Path: image, Snapshot: true}},
-		Guest:   []protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}},
+		Devices: []Device{Pmem{Path: image, Size: ext4ImageSize(c), Private: true}},
+		Guest:   []protocol.Step{mount},
 	}, nil
 }
 
-// ext4Argv is the build's mkfs.ext4 command with ext4Source for what the route reads.
-func ext4Argv(c Config) []string {
+// ext4ImageSize is the image's size in bytes: size, or auto's estimate; with device: pmem
+// rounded up to what QEMU maps.
+func ext4ImageSize(c Config) int64 {
 	size := c.Size.Ext4Size()
 	if n, err := param.ParseSize(c.Params.Str("size")); err == nil {
 		size = n
 	}
-	return []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0",
-		"-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", strconv.FormatInt(c.Size.Ext4Inodes(size), 10),
-		"-d", ext4Source, img(c, "tree.ext4"), fmt.Sprintf("%dk", size>>10)} // mke2fs reads a bare number as KiB; k says so
+	if pmemWanted(c.Params) {
+		size = pmemSize(size)
+	}
+	return size
 }
 
-// ext4Route is the route buildExt4 takes for the cell on this host.
+// ext4Argv is the build's mkfs.ext4 command with ext4Source for what the route reads.
+func ext4Argv(c Config) []string {
+	size := ext4ImageSize(c)
+	argv := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0"}
+	if pmemWanted(c.Params) {
+		argv = append(argv, "-b", "4096") // DAX needs blocks of the page size; small images get 1 KiB
+	}
+	return append(argv, "-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", strconv.FormatInt(c.Size.Ext4Inodes(size), 10),
+		"-d", ext4Source, img(c, "tree.ext4"), fmt.Sprintf("%dk", size>>10)) // mke2fs reads a bare number as KiB; k says so
+}
+
+// ext4Route is the route buildExt4 takes for the cell on this host: the study's own
+// `tar | mkfs.ext4 -d -` wherever mkfs.ext4 reads tar (e2fsprogs 1.47.1 and libarchive),
+// else the fastest route that works here.
 func ext4Route(c Config) string {
+	if m, ok := c.Tools[e2fsprogs.Name].Detail.(Mke2fs); ok && m.TarInput {
+		return RouteTar
+	}
 	switch {
 	case len(c.Hidden) == 0 && !ext4MapsOwner(c):
 		return RouteDirect
@@ -191,10 +233,9 @@ type ext4Build struct {
 //     id-mapped and debugfs sets the owners afterwards.
 //   - tar: e2fsprogs 1.47.1 and later read a tar stream: tree.WriteTar writes the filtered,
 //     owner-mapped tree into mkfs.ext4 -d -.
-//   - staging: a staging tree in the work directory, of hard links to the tree's files (a
-//     copy where the kernel refuses the link), the directories and symlinks recreated;
-//     debugfs sets the owners afterwards. The hard links leave the files' data, modes,
-//     owners and mtimes alone, but do change their link count and ctime while they exist.
+//   - staging: a staging tree in the work directory, of copies of the tree's files (never
+//     hard links, which would change their ctime), the directories and symlinks recreated,
+//     the special entries left out; debugfs sets the owners afterwards.
 //
 // Every route then runs debugfs to give the image's root directory the mode, owner and
 // mtime of the tree's root (mkfs.ext4 makes it 0755, root-owned, with the time of the build)
@@ -243,9 +284,9 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env Env, force
 	b.mapOwner = c.Owner != nil && (ts.MixedOwners || ts.UID != uint32(c.Owner.UID) || ts.GID != uint32(c.Owner.GID))
 	route := force
 	if route == "" {
-		route = RouteView
-		if len(c.Hidden) == 0 && !b.mapOwner {
-			route = RouteDirect
+		route = ext4Route(c)
+		if route == RouteStaging && !c.CanMount && len(c.Tools) == 0 {
+			route = RouteView // not probed (a direct call): try the view, which falls back
 		}
 	}
 	var err error
@@ -276,7 +317,7 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env Env, force
 		fmt.Fprintf(env.Log, "ext4: route tar: tree.WriteTar streams the filtered tree%s into mkfs.ext4 -d -\n", ownerNote(c))
 		fixOwners, err = false, b.viaTar(ctx)
 	case RouteStaging:
-		fmt.Fprintf(env.Log, "ext4: route staging: a staging tree of hard links in the work directory; debugfs sets the owners\n")
+		fmt.Fprintf(env.Log, "ext4: route staging: a staging tree of copies in the work directory; debugfs sets the owners\n")
 		staged = filepath.Join(c.Work, "staging")
 		fixOwners, err = true, b.viaStaging(ctx, staged)
 	}
@@ -375,11 +416,11 @@ func (b *ext4Build) viaTar(ctx context.Context) error {
 func (b *ext4Build) viaStaging(ctx context.Context, dir string) error {
 	defer removeStaging(dir)
 	t0 := time.Now()
-	links, copies, err := stageTree(ctx, b.c.Tree, b.env.Matcher, dir)
+	copies, err := stageTree(ctx, b.c.Tree, b.env.Matcher, dir)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b.env.Log, "ext4: staging tree %s: %d hard links, %d copies (in %s)\n", dir, links, copies, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(b.env.Log, "ext4: staging tree %s: %d copies (in %s)\n", dir, copies, time.Since(t0).Round(time.Millisecond))
 	if err := b.mkfs(ctx, dir, nil); err != nil {
 		return err
 	}
@@ -411,6 +452,9 @@ func (b *ext4Build) fixup(ctx context.Context, fixOwners bool, staged string) er
 			var have unix.Stat_t // the entry as mkfs.ext4 read it
 			p := e.Abs
 			if staged != b.c.Tree {
+				if !e.Mode.IsDir() && !e.Mode.IsRegular() && e.Mode&fs.ModeSymlink == 0 {
+					return nil // a special entry: not staged (stageTree), not in the image
+				}
 				p = filepath.Join(staged, filepath.FromSlash(e.Rel))
 			}
 			if err := unix.Lstat(p, &have); err != nil {
@@ -466,14 +510,14 @@ func (b *ext4Build) fixup(ctx context.Context, fixOwners bool, staged string) er
 
 // stageTree recreates the filtered tree at dst (which must not exist) for mkfs.ext4 -d:
 // directories and symlinks are made anew with the tree's modes and times; regular files are
-// hard links to the tree's (never chowned, never chmod'ed: they are the tree's inodes), or
-// copies with the same mode and times where the kernel refuses a link (another file system,
-// fs.protected_hardlinks). Files hard-linked in the tree stay linked. Sockets, FIFOs and
-// devices are left out, as the digest and tar streams leave them out. It returns how many
-// files it linked and copied.
-func stageTree(ctx context.Context, root string, m *tree.Matcher, dst string) (links, copies int, err error) {
+// copies with the same mode and times (copy_file_range, so a file system that shares
+// extents copies nothing). They are never hard links to the tree's files: a link changes the
+// file's ctime and link count, and the tree must not change. Files hard-linked in the tree
+// stay linked to each other. Sockets, FIFOs and devices are left out, as the digest and tar
+// streams leave them out. It returns how many files it copied.
+func stageTree(ctx context.Context, root string, m *tree.Matcher, dst string) (copies int, err error) {
 	if err := os.Mkdir(dst, 0o700); err != nil {
-		return 0, 0, fmt.Errorf("staging tree: %w", err)
+		return 0, fmt.Errorf("staging tree: %w", err)
 	}
 	type dirAttr struct {
 		path string
@@ -499,10 +543,6 @@ func stageTree(ctx context.Context, root string, m *tree.Matcher, dst string) (l
 			}
 			return setTimes(p, &st)
 		case e.Mode.IsRegular():
-			if unix.Link(e.Abs, p) == nil {
-				links++
-				return nil
-			}
 			key := [2]uint64{st.Dev, st.Ino}
 			if first, ok := copied[key]; ok {
 				if err := os.Link(first, p); err != nil {
@@ -521,18 +561,18 @@ func stageTree(ctx context.Context, root string, m *tree.Matcher, dst string) (l
 		return nil
 	})
 	if err != nil {
-		return links, copies, err
+		return copies, err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- { // children first: making them changed the parent's mtime
 		d := dirs[i]
 		if err := unix.Chmod(d.path, d.st.Mode&0o7777); err != nil {
-			return links, copies, fmt.Errorf("staging tree: %w", &os.PathError{Op: "chmod", Path: d.path, Err: err})
+			return copies, fmt.Errorf("staging tree: %w", &os.PathError{Op: "chmod", Path: d.path, Err: err})
 		}
 		if err := setTimes(d.path, &d.st); err != nil {
-			return links, copies, err
+			return copies, err
 		}
 	}
-	return links, copies, nil
+	return copies, nil
 }
 
 // copyFile copies the regular file src to the new file dst with src's mode and times.

@@ -321,8 +321,10 @@ func TestImagesHoldExactlyTheFilteredTree(t *testing.T) {
 		{"erofs", "erofs", "tree.erofs", Params{"compression": "lz4hc", "upper": "tmpfs"}, nil},
 		{"ext4", "ext4", "tree.ext4", Params{"size": "auto"}, owner},
 		{"ext4", "ext4", "tree.ext4", Params{"size": "auto"}, nil},
+		{"erofs", "erofs", "tree.erofs", Params{"compression": "none", "upper": "tmpfs", "device": "pmem"}, owner},
+		{"ext4", "ext4", "tree.ext4", Params{"size": "auto", "device": "pmem"}, owner},
 	} {
-		t.Run(fmt.Sprintf("%s-%v-owner=%v", tc.method, tc.params["compression"], tc.owner != nil), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-%v-owner=%v-%v", tc.method, tc.params["compression"], tc.owner != nil, tc.params["device"]), func(t *testing.T) {
 			root := trickyTree(t, nil)
 			before := treeState(t, root)
 			m, _ := Lookup(tc.method)

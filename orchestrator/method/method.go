@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ type Config struct {
 	Owner      *tree.Owner // how files should appear in the guest; nil = as on the host
 	Mountpoint string      // where the guest sees the tree
 	Memory     int64       // guest memory in bytes
+	Arch       string      // the guest's architecture (arch.Names)
 	Size       TreeSize    // the filtered tree, measured by the host probe
 	Tools      Found       // the host tools the probe found, by Tool.Name
 	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN): the ext4 build reads the tree
@@ -91,6 +93,10 @@ type Plan struct {
 	// HostOwners says that the guest sees the host's owners whatever tree.owner says (a
 	// share without id-mapped mounts): the workload then runs as root.
 	HostOwners bool
+	// Facts are what the method chose on this host, recorded with the cell's result: the
+	// ext4 build's route, the virtiofs daemon's flavour and version, its file handles and
+	// owner mapping.
+	Facts map[string]string
 }
 
 // Method is one way of giving the guest the tree. Everything about a method lives in its
@@ -108,6 +114,29 @@ type Method interface {
 	Carries(f tree.Finding) (ok bool, why string)
 	// Plan resolves the cell: host steps, devices, guest steps, modules, warnings.
 	Plan(c Config) (Plan, error)
+}
+
+// Facter is a method that records what it chose on this host apart from its Plan (see
+// Plan.Facts); PlanCell merges them.
+type Facter interface {
+	Facts(c Config) map[string]string
+}
+
+// PlanCell is m.Plan(c) with the method's Facts, if any, merged into the plan's.
+func PlanCell(m Method, c Config) (Plan, error) {
+	p, err := m.Plan(c)
+	if err != nil {
+		return p, err
+	}
+	if f, ok := m.(Facter); ok {
+		facts := maps.Clone(p.Facts)
+		if facts == nil {
+			facts = map[string]string{}
+		}
+		maps.Copy(facts, f.Facts(c))
+		p.Facts = facts
+	}
+	return p, nil
 }
 
 // Env is what a step's Run may use besides its Config.

@@ -178,3 +178,20 @@ func TestFileName(t *testing.T) {
 		t.Errorf("FileName = %q", got)
 	}
 }
+
+// TestPmemRefusedNamesCell: a plan refuses device: pmem where it cannot work, naming the
+// cell and the reason.
+func TestPmemRefusedNamesCell(t *testing.T) {
+	for _, tc := range []struct{ arch, method, want string }{
+		{"riscv64", "erofs: {device: pmem}", "cell erofs.device=pmem/asis/r1: erofs device: pmem cannot work on riscv64"},
+		{"riscv64", "ext4: {device: pmem}", "cell ext4.device=pmem/asis/r1: ext4 device: pmem cannot work on riscv64"},
+		{"x86_64", "erofs: {device: pmem, compression: lz4}", "erofs compression: lz4 cannot be mapped with DAX"},
+	} {
+		e := parse(t, "version: 1\nname: t\ntree: {path: "+t.TempDir()+"}\nguest: {arch: "+tc.arch+", mountpoint: /t}\n"+
+			"workload: {builtin: read-all}\ncache: [asis]\nmethods:\n  - "+tc.method+"\n")
+		_, err := Expand(e, fixedHost, fixedDirs, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s on %s: %v, want %q", tc.method, tc.arch, err, tc.want)
+		}
+	}
+}

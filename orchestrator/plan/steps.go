@@ -91,6 +91,7 @@ func methodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 		Owner:      e.Tree.Owner,
 		Mountpoint: GuestTreePath(e),
 		Memory:     e.QEMU.Memory,
+		Arch:       e.Guest.Arch,
 	}
 }
 
@@ -131,7 +132,7 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 		}
 		c.Work, c.Logs, c.Sockets = d.Work(c.ID), d.Logs(c.ID), d.SocketDir(c.ID)
 		c.HostPort = d.HostPort() // used by the methods that forward a port
-		mp, err := m.Plan(methodConfig(e, c, h))
+		mp, err := method.PlanCell(m, methodConfig(e, c, h))
 		if err != nil {
 			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 		}
@@ -144,6 +145,7 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 			}
 		}
 		c.Warnings = append(mp.Warnings, h.Survey.Warnings(m)...)
+		c.Facts = mp.Facts
 		if runsAsRoot(e, mp) && len(e.Workload.Command) > 0 {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("the workload runs as root, not guest.user %d:%d, since %s keeps the host's owners",
 				e.Guest.User.UID, e.Guest.User.GID, c.Method))
@@ -177,9 +179,15 @@ func rootfsSteps(devs []method.Device) []protocol.Step {
 			n++
 		}
 	}
+	return RootfsSteps(fmt.Sprintf("/dev/vd%c", 'a'+n))
+}
+
+// RootfsSteps mount the root filesystem on disk at RootfsDir and the kernel file systems a
+// workload chrooted there expects.
+func RootfsSteps(disk string) []protocol.Step {
 	in := func(p string) string { return RootfsDir + p }
 	return []protocol.Step{
-		{Kind: protocol.StepMount, Name: "rootfs", Source: fmt.Sprintf("/dev/vd%c", 'a'+n), Target: RootfsDir, FSType: "ext4"},
+		{Kind: protocol.StepMount, Name: "rootfs", Source: disk, Target: RootfsDir, FSType: "ext4"},
 		{Kind: protocol.StepMount, Name: "rootfs-proc", Source: "proc", Target: in("/proc"), FSType: "proc"},
 		{Kind: protocol.StepMount, Name: "rootfs-sys", Source: "sysfs", Target: in("/sys"), FSType: "sysfs"},
 		{Kind: protocol.StepMount, Name: "rootfs-dev", Source: "devtmpfs", Target: in("/dev"), FSType: "devtmpfs"},
