@@ -20,7 +20,7 @@ import (
 var (
 	csvHead  = []string{"id", "group", "method"}
 	csvMid   = []string{"cache", "repetition", "status", "error", "total_s", "wall_s"}
-	csvTail  = []string{"guest_modules_s", "guest_workload_s", "guest_files", "guest_symlinks", "guest_bytes", "guest_entries", "exit_code", "digest", "digest_match", "cached_before_kib", "cached_after_kib", "tree_kib", "accel", "warnings", "start", "end"}
+	csvTail  = []string{"guest_modules_s", "guest_workload_s", "guest_verify_s", "guest_files", "guest_symlinks", "guest_bytes", "guest_entries", "exit_code", "digest", "digest_match", "cached_before_kib", "cached_after_kib", "tree_kib", "qemu_rss_kib", "qemu_peak_kib", "qemu_file_kib", "guest_page_cache_kib", "accel", "warnings", "start", "end"}
 	csvStats = []string{"metric", "cells", "failed", "n", "min_s", "median_s", "mean_s", "max_s", "stddev_s", "cv", "ci_low_s", "ci_high_s", "ci_coverage", "mad_s", "outliers_s", "group_warnings"}
 	csvMeta  = []string{"spec", "spec_sha256", "host_cpu", "host_cores", "host_memory_bytes", "host_kernel", "accel_reason", "guest_arch", "guest_kernel", "vmfsbench_version", "vmfsbench_commit", "run_start", "run_end"}
 )
@@ -40,6 +40,13 @@ func cellRow(c *Cell) row {
 		"guest_files": itoa(c.Guest.Files), "guest_symlinks": itoa(c.Guest.Symlinks), "guest_bytes": itoa(c.Guest.Bytes),
 		"guest_entries": itoa(c.Guest.Entries), "digest": c.Digest, "accel": c.Accel,
 		"warnings": strings.Join(c.Warnings, "; "), "start": formatTime(c.Start), "end": formatTime(c.End)}
+	if c.Guest.VerifySeconds > 0 {
+		r["guest_verify_s"] = formatFloat(c.Guest.VerifySeconds)
+	}
+	if m := c.Memory; m != nil {
+		r["qemu_rss_kib"], r["qemu_peak_kib"], r["qemu_file_kib"] = itoa(m.QEMURSSKiB), itoa(m.QEMUPeakKiB), itoa(m.QEMUFileKiB)
+		r["guest_page_cache_kib"] = itoa(m.GuestPageCacheKiB)
+	}
 	for k, v := range c.Params {
 		r[paramColumn(k)] = formatParam(v)
 	}

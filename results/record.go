@@ -31,11 +31,14 @@ const (
 	PhaseTransfer     Phase = "transfer"
 	PhaseMount        Phase = "mount"
 	PhaseWorkload     Phase = "workload"
-	PhaseTeardown     Phase = "teardown"
+	// PhaseVerify is what follows the workload in the guest and is not measured: read-all's
+	// digest pass and --verify's checks.
+	PhaseVerify   Phase = "verify"
+	PhaseTeardown Phase = "teardown"
 )
 
 // PhaseNames are the phases in the order a cell goes through them.
-var PhaseNames = []Phase{PhasePrepareCache, PhaseBuild, PhaseStartDaemon, PhaseBoot, PhaseTransfer, PhaseMount, PhaseWorkload, PhaseTeardown}
+var PhaseNames = []Phase{PhasePrepareCache, PhaseBuild, PhaseStartDaemon, PhaseBoot, PhaseTransfer, PhaseMount, PhaseWorkload, PhaseVerify, PhaseTeardown}
 
 // TotalPhases are the phases Total adds up, as the seed study counted them: building the
 // image, transferring the tree and the workload; wall is everything.
@@ -79,7 +82,9 @@ type Cell struct {
 	DigestOK   *bool             `json:"digest_match,omitempty"`
 	Accel      string            `json:"accel"`
 	Warnings   []string          `json:"warnings,omitempty"`
+	Facts      map[string]string `json:"facts,omitempty"` // what the method chose on this host (ext4 route, virtiofsd flavour...)
 	Verify     *Verify           `json:"verify,omitempty"`
+	Memory     *Memory           `json:"memory,omitempty"` // at the end of the workload
 	Lit        *Lit              `json:"lit,omitempty"`
 	Commands   []Command         `json:"commands,omitempty"`  // every host command the cell ran, as run
 	HostPort   int               `json:"host_port,omitempty"` // the loopback port of its port forward
@@ -134,6 +139,18 @@ type Verify struct {
 	LowerWriteError string           `json:"lower_write_error,omitempty"`
 }
 
+// Memory is what a cell holds in memory at the end of its workload: QEMU's resident set on
+// the host (/proc/PID/status), with its peak and the parts that are mapped files (a pmem
+// image the guest has read) and shared memory (guest RAM in a shared memfd), and the guest's
+// page cache (Cached in its /proc/meminfo), in KiB.
+type Memory struct {
+	QEMURSSKiB        int64 `json:"qemu_rss_kib"`
+	QEMUPeakKiB       int64 `json:"qemu_peak_kib"`
+	QEMUFileKiB       int64 `json:"qemu_file_kib"`
+	QEMUShmemKiB      int64 `json:"qemu_shmem_kib"`
+	GuestPageCacheKiB int64 `json:"guest_page_cache_kib"`
+}
+
 // Lit is lit's own summary of an exec workload that ran llvm-lit: counts per result code,
 // its testing time and, with --time-tests, the slowest tests.
 type Lit struct {
@@ -153,10 +170,12 @@ type LitTest struct {
 type GuestFigures struct {
 	ModulesSeconds  float64 `json:"modules_seconds"`
 	WorkloadSeconds float64 `json:"workload_seconds"`
-	Files           int64   `json:"files"`
-	Symlinks        int64   `json:"symlinks"`
-	Bytes           int64   `json:"bytes"`
-	Entries         int64   `json:"entries,omitempty"`
+	// VerifySeconds is read-all's untimed digest pass after the timed one.
+	VerifySeconds float64 `json:"verify_seconds,omitempty"`
+	Files         int64   `json:"files"`
+	Symlinks      int64   `json:"symlinks"`
+	Bytes         int64   `json:"bytes"`
+	Entries       int64   `json:"entries,omitempty"`
 }
 
 // Finish computes Total and marks the result ok when no error was recorded.

@@ -102,6 +102,7 @@ func Report(s *Summary, in ReportInput) []byte {
 		writeByHost(&b, s)
 	}
 	writePhaseTable(&b, s)
+	writeMemory(&b, s)
 	writeLit(&b, s)
 
 	if failed > 0 {
@@ -520,6 +521,7 @@ func writeEnvironment(b *bytes.Buffer, m *Meta) {
 		row("host memory", fmt.Sprintf("%.1f GiB", float64(m.Host.MemoryBytes)/(1<<30)))
 	}
 	row("host kernel", m.Host.Kernel)
+	row("host OS (the CI lane)", m.Host.OS)
 	for _, name := range slices.Sorted(maps.Keys(m.Tools)) {
 		row(name, m.Tools[name])
 	}

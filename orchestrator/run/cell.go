@@ -44,7 +44,12 @@ type cellRun struct {
 	guest *guest
 	files []io.Closer
 	after []func() // teardown actions of the host steps, run in reverse
-	abort context.CancelCauseFunc
+	// capped are the logs of the guest's output, finished after teardown.
+	capped []*capFile
+	abort  context.CancelCauseFunc
+	// workloadEnd is when the guest reported the end of the measured workload; what follows
+	// until it is done (read-all's digest pass, --verify) counts as the verify phase.
+	workloadEnd time.Time
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
@@ -52,7 +57,7 @@ type cellRun struct {
 func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
 		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: r.Host.Accel,
-		Warnings: slices.Clip(c.Warnings), HostPort: c.HostPort, Start: time.Now()}
+		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Start: time.Now()}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
@@ -66,7 +71,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 			t0 := time.Now()
 			r.Progress.Phase(string(s.Kind))
 			err := cr.do(ctx, s)
-			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds()
+			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds() - cr.verifyPhase(s.Kind)
 			for _, argv := range cr.log.Commands() {
 				res.Commands = append(res.Commands, results.Command{Step: string(s.Kind), Argv: argv})
 			}
@@ -78,6 +83,15 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	}
 	t0 := time.Now()
 	cr.teardown()
+	for _, c := range cr.capped {
+		w, err := c.finish()
+		if err != nil {
+			fmt.Fprintf(cr.log, "writing the end of %s: %v\n", c.name, err)
+		}
+		if w != "" {
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
 	res.Phases[results.PhaseTeardown] = time.Since(t0).Seconds()
 	res.Finish(time.Now())
 	if res.Error != "" {
@@ -182,7 +196,10 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	if err != nil {
 		return err
 	}
-	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, out)
+	evc := newCapFile(evlog, EventsFile, cr.r.Exp.Workload.OutputCap, true)
+	outc := newCapFile(out, OutputFile, cr.r.Exp.Workload.OutputCap, false)
+	cr.capped = append(cr.capped, evc, outc)
+	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evc, outc)
 	if err != nil {
 		return err
 	}
@@ -244,12 +261,23 @@ func (cr *cellRun) workload(ctx context.Context) error {
 			return err
 		}
 		switch ev.Kind {
+		case protocol.EventStepEnd:
+			if ev.Step == "workload" && ev.Error == "" {
+				cr.workloadEnd = ev.at
+				cr.recordMemory(ev.Result)
+				// read-all's digest pass follows, untimed: it gets the workload's time again.
+				deadline = time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
+			}
 		case protocol.EventResult:
 			cr.record(ev.Result)
 		case protocol.EventVerify:
 			if v := ev.Verify; v != nil {
 				cr.res.Verify = &results.Verify{Owners: v.Owners, WriteError: v.WriteError,
 					LowerChecked: cr.c.Job.Verify != nil && cr.c.Job.Verify.Lower != "", LowerWriteError: v.LowerWriteError}
+				if cr.res.Verify.LowerChecked && v.LowerWriteError == "" && failure == nil {
+					failure = fmt.Errorf("verify: a write to the read-only lower layer %s succeeded: the guest can write the host tree",
+						cr.c.Job.Verify.Lower)
+				}
 			}
 		case protocol.EventError:
 			failure = fmt.Errorf("agent: %s", ev.Error)
@@ -269,11 +297,37 @@ func (cr *cellRun) record(r *protocol.Result) {
 	}
 	g := &cr.res.Guest
 	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
+	g.VerifySeconds = r.VerifySeconds
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code
 	}
 	cr.res.Digest = r.Digest
+}
+
+// recordMemory notes, at the end of the workload, QEMU's resident memory on the host and the
+// guest's page cache.
+func (cr *cellRun) recordMemory(r *protocol.Result) {
+	m, err := qemuMemory(cr.guest.vm.Pid())
+	if err != nil {
+		fmt.Fprintf(cr.log, "QEMU's memory at the end of the workload: %v\n", err)
+		m = &results.Memory{}
+	}
+	if r != nil {
+		m.GuestPageCacheKiB = r.PageCacheKiB
+	}
+	cr.res.Memory = m
+}
+
+// verifyPhase moves the time after the workload's end out of the workload phase, into the
+// verify phase; it returns how much it moved.
+func (cr *cellRun) verifyPhase(k method.StepKind) float64 {
+	if k != method.StepWorkload || cr.workloadEnd.IsZero() {
+		return 0
+	}
+	v := max(0, time.Since(cr.workloadEnd).Seconds())
+	cr.res.Phases[results.PhaseVerify] += v
+	return v
 }
 
 func (cr *cellRun) checkDigest() error {

@@ -1,0 +1,76 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
+
+// writeMemory gives, per group, the medians over its ok cells of what the guest measured of
+// read-all (the timed pass that only reads, the untimed digest pass) and of the memory at the
+// end of the workload: QEMU's resident set on the host and the part of it that is mapped
+// files (a pmem image the guest has read), and the guest's page cache. Nothing when no
+// cell recorded memory.
+func writeMemory(b *bytes.Buffer, s *Summary) {
+	type fig struct{ read, digest, rss, file, cache []float64 }
+	figs := map[string]*fig{}
+	any := false
+	for _, c := range s.Cells {
+		if c.Status != StatusOK {
+			continue
+		}
+		f := figs[c.Group]
+		if f == nil {
+			f = &fig{}
+			figs[c.Group] = f
+		}
+		if c.Guest.VerifySeconds > 0 {
+			f.read, f.digest = append(f.read, c.Guest.WorkloadSeconds), append(f.digest, c.Guest.VerifySeconds)
+		}
+		if m := c.Memory; m != nil {
+			any = true
+			f.rss, f.file = append(f.rss, mib(m.QEMURSSKiB)), append(f.file, mib(m.QEMUFileKiB))
+			f.cache = append(f.cache, mib(m.GuestPageCacheKiB))
+		}
+	}
+	if !any {
+		return
+	}
+	fmt.Fprint(b, "Guest and memory figures at the end of the workload (medians; read and digest pass on the guest's clock, "+
+		"read-all only; QEMU's resident set on the host, of which mapped files, and the guest's page cache, MiB):\n\n"+
+		"| group | read | digest pass | QEMU RSS | of it mapped files | guest page cache |\n|---|---|---|---|---|---|\n")
+	for _, g := range s.Groups {
+		f := figs[g.Group]
+		if g.OK == 0 || f == nil {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdCode(g.Group), medDuration(f.read), medDuration(f.digest),
+			medMiB(f.rss), medMiB(f.file), medMiB(f.cache))
+	}
+	fmt.Fprintln(b)
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+func medOf(v []float64) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return median(v), true
+}
+
+func medDuration(v []float64) string {
+	if m, ok := medOf(v); ok {
+		return FormatDuration(m)
+	}
+	return "—"
+}
+
+func medMiB(v []float64) string {
+	if m, ok := medOf(v); ok {
+		return fmt.Sprintf("%.0f", m)
+	}
+	return "—"
+}
