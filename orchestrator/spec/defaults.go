@@ -18,6 +18,8 @@ const (
 	DefaultRepetitions = 1
 	DefaultOrder       = "interleaved"
 	DefaultBuiltin     = "read-all"
+	DefaultOutputCap   = 16 << 20
+	MinOutputCap       = 4 << 10
 )
 
 // DefaultCache is the list of cache states when the spec gives none: the seed study's two.
@@ -45,6 +47,9 @@ func applyDefaults(e *Experiment) {
 	}
 	if e.Workload.Builtin == "" && len(e.Workload.Command) == 0 {
 		e.Workload.Builtin = DefaultBuiltin
+	}
+	if e.Workload.OutputCap == 0 {
+		e.Workload.OutputCap = DefaultOutputCap
 	}
 	if e.Workload.Timeout == 0 {
 		e.Workload.Timeout = DefaultTimeout

@@ -523,7 +523,8 @@ func (d *decoder) workload(n *yaml.Node, field string, w *Workload) {
 				w.Env[k.Value] = val.Value
 			}
 		},
-		"timeout": func(v *yaml.Node, f string) { w.Timeout, _ = d.duration(v, f) },
+		"timeout":    func(v *yaml.Node, f string) { w.Timeout, _ = d.duration(v, f) },
+		"output_cap": func(v *yaml.Node, f string) { w.OutputCap, _ = d.size(v, f, MinOutputCap) },
 	})
 	if builtin != nil && command != nil {
 		d.fail(command, join(field, "command"), "give either workload.builtin or workload.command, not both")

@@ -88,6 +88,10 @@ type Workload struct {
 	Cwd     string            // relative to the mountpoint
 	Env     map[string]string // extra environment
 	Timeout time.Duration
+	// OutputCap is how many bytes of the guest's output a cell keeps, in output.log and
+	// again in events.jsonl: the first and the last half of it, the cut noted in the file
+	// and in the cell's warnings.
+	OutputCap int64
 }
 
 // MethodEntry is one item of the spec's `methods:` list.
