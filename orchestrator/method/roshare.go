@@ -21,7 +21,7 @@ import (
 // lives until the daemon has exited: the daemon's parent-death signal follows the thread that
 // started it. Nothing is mounted in the host's namespace, and the daemon's argv is the plan's.
 func startShareDaemon(ctx context.Context, c Config, d Virtiofsd, argv []string, env Env, socket string) (*daemonProc, error) {
-	if !c.CanMount {
+	if !hasCap(capSysAdmin) {
 		if d.Flavor == FlavorRust && d.has("--readonly") {
 			return startDaemon(ctx, argv, socket, d.Flavor, env.Log, env.Abort)
 		}
