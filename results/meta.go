@@ -57,6 +57,9 @@ type Host struct {
 	Cores       int    `json:"cores"`          // logical CPUs
 	MemoryBytes int64  `json:"memory"`         // MemTotal
 	Kernel      string `json:"kernel"`         // uname -srm
+	// OS is the system vmfsbench runs in (/etc/os-release's PRETTY_NAME): CI's lanes differ
+	// in it, "Debian GNU/Linux 12 (bookworm)" or the Debian 13 stack's trixie root.
+	OS string `json:"os,omitempty"`
 }
 
 // Tools are the versions of the host programs a run used, by name ("qemu", "e2fsprogs",
@@ -190,7 +193,22 @@ func hostInfo() Host {
 		h.Kernel = strings.Join([]string{unix.ByteSliceToString(u.Sysname[:]),
 			unix.ByteSliceToString(u.Release[:]), unix.ByteSliceToString(u.Machine[:])}, " ")
 	}
+	h.OS = osName()
 	return h
+}
+
+// osName is /etc/os-release's PRETTY_NAME, "" when there is none.
+func osName() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
 }
 
 // parseCPUInfo returns the first model name (or, on arm64 and riscv64, whatever names the

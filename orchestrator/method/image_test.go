@@ -61,7 +61,7 @@ func TestImageHostSteps(t *testing.T) {
 			[]string{ext4 + "4096 -d /src/tree /run/w/tree.ext4 65536k", debugfs}},
 		{"ext4 without the privilege to mount", "ext4", func() Config {
 			c := cfg(Params{"size": "auto"})
-			c.CanMount, c.Tools = false, Found{"e2fsprogs": {Detail: E2fsVersion{1, 47, 2}}}
+			c.CanMount, c.Tools = false, Found{"e2fsprogs": {Detail: Mke2fs{Version: E2fsVersion{1, 47, 2}, TarInput: true}}}
 			return c
 		}(), []string{ext4 + "4096 -d - /run/w/tree.ext4 65536k", debugfs}},
 	} {

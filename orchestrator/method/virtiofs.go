@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -22,7 +24,8 @@ func (Virtiofs) Name() string { return "virtiofs" }
 // Params implements Method.
 func (Virtiofs) Params() []param.Def {
 	return []param.Def{
-		{Name: "cache", Kind: param.KindEnum, Default: "auto", Enum: []string{"always", "auto", "never"}},
+		{Name: "cache", Kind: param.KindEnum, Default: "auto", Enum: []string{"always", "auto", "metadata", "never"},
+			Help: "the daemon's cache mode; metadata is the Rust daemon's only"},
 		{Name: "thread_pool_size", Kind: param.KindInt, Default: int64(0), Min: 0, Max: 1024},
 		{Name: "queue_size", Kind: param.KindInt, Default: int64(1024), Min: 64, Max: 1024, Check: param.PowerOfTwo,
 			Help:   "virtqueue size of vhost-user-fs-pci, a power of two; QEMU caps it at 1024",
@@ -54,9 +57,14 @@ func daemonTool(p Params) string {
 	return "virtiofsd"
 }
 
+// probeVirtiofsd asks the daemon its version; the version recorded names the flavour too
+// ("virtiofsd 1.13.2 (rust)"), which decides its flags.
 func probeVirtiofsd(_ context.Context, path string) (string, any, error) {
 	d := inspectVirtiofsd(path)
-	return d.Version, d, d.Err
+	if d.Version == "" {
+		return d.Version, d, d.Err
+	}
+	return d.Version + " (" + d.Flavor + ")", d, d.Err
 }
 
 // Carries implements Method: the share shows every entry as it is.
@@ -86,8 +94,20 @@ func (Virtiofs) daemon(c Config) Virtiofsd {
 // blocks for more than about ten seconds.
 func (v Virtiofs) Plan(c Config) (Plan, error) {
 	d := v.daemon(c)
-	argv := d.Argv(DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
-		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)})
+	o := DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
+		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)}
+	facts := map[string]string{"virtiofsd": d.FlavorVersion(), "inode_file_handles": "never", "owners": "host"}
+	if d.CanFileHandles() {
+		// The daemon keeps a file handle, not a descriptor, per inode the guest looked up:
+		// no open-file limit caps the tree.
+		o.FileHandles, facts["inode_file_handles"] = "prefer", "prefer"
+	}
+	mapOwners := c.Owner != nil && d.CanTranslateOwners()
+	if mapOwners {
+		o.Owner = &[2]int{c.Owner.UID, c.Owner.GID}
+		facts["owners"] = fmt.Sprintf("translated to %d:%d by the daemon", c.Owner.UID, c.Owner.GID)
+	}
+	argv := d.Argv(o)
 	name := map[string]string{FlavorC: "C", FlavorRust: "Rust"}[d.Flavor]
 	start := Step{Kind: StepStartDaemon, Desc: fmt.Sprintf("start the %s virtiofsd, wait for its socket", name),
 		Commands: [][]string{argv},
@@ -95,18 +115,24 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 			if d.Err != nil {
 				return nil, d.Err
 			}
+			if err := v.refuse(c, d, o); err != nil {
+				return nil, err
+			}
 			if d.Flavor == FlavorC && SandboxFor(d.Flavor) == "namespace" && !hasCap(capSysAdmin) {
 				// It would fail only once QEMU connects, leaving the guest's mount to hang.
 				return nil, fmt.Errorf("the C virtiofsd %s must run as root: it enters new namespaces when QEMU connects "+
 					"(run vmfsbench as root, or give the method a Rust daemon: PATH)", d.Path)
 			}
-			p, err := startDaemon(ctx, argv, v.socket(c), d.Flavor, env.Log, env.Abort)
+			p, err := startShareDaemon(ctx, c, d, argv, env, v.socket(c))
 			if p == nil {
 				return nil, err
 			}
 			return p.stop, err
 		}}
-	w := ownerWarning("virtiofs", c)
+	var w []string
+	if !mapOwners {
+		w = ownerWarning("virtiofs", c)
+	}
 	if n := c.Params.Int("thread_pool_size"); n > 2 && c.Params.Str("cache") == "never" && d.Flavor == FlavorC {
 		// Measured on Debian 12 (QEMU 7.2.22, GLib 2.74): 16 threads died in 3 of 3 runs of
 		// a 2,000-file read-all, 1 and 2 threads and the other cache modes with 16 or 64 lived.
@@ -122,6 +148,48 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: shareTag, Target: lowerDir,
 			FSType: "virtiofs", ReadOnly: true}}, overlay(c, true)...),
 		Warnings:   w,
-		HostOwners: true,
+		HostOwners: !mapOwners,
+		Facts:      facts,
 	}, nil
+}
+
+// entries is how many inodes the guest can look up in the share: the filtered tree's, plus
+// the excluded paths the overlay hides (a share exports the whole tree).
+func (Virtiofs) entries(c Config) int64 { return c.Size.Inodes + int64(len(c.Hidden)) }
+
+// openFileLimit is this process's RLIMIT_NOFILE, which the daemon inherits; tests replace it.
+var openFileLimit = func() (unix.Rlimit, error) {
+	var lim unix.Rlimit
+	err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	return lim, err
+}
+
+// refuse says why the cell cannot run here, before anything is timed: a cache mode the
+// daemon lacks, or a tree with more entries than the daemon may hold descriptors for (it
+// keeps one per inode the guest looked up, unless it uses file handles) when the hard
+// open-file limit cannot be raised (no CAP_SYS_RESOURCE). The read would otherwise fail with
+// EMFILE in the middle of the workload.
+func (v Virtiofs) refuse(c Config, d Virtiofsd, o DaemonOptions) error {
+	if o.Cache == "metadata" && d.Flavor != FlavorRust {
+		return fmt.Errorf("cache=metadata needs the Rust virtiofsd; %s is the C daemon (its modes are auto, always and never)", d.Path)
+	}
+	if o.FileHandles != "" || hasCap(capSysResource) {
+		return nil
+	}
+	lim, err := openFileLimit()
+	if err != nil {
+		return nil
+	}
+	// Headroom for the daemon's own descriptors (sockets, memory regions, log).
+	const spare = 64
+	if n := v.entries(c); lim.Max != unix.RLIM_INFINITY && uint64(n)+spare > lim.Max {
+		how := "give the method the Rust virtiofsd (it references inodes by file handles with CAP_DAC_READ_SEARCH)"
+		if d.Flavor == FlavorRust {
+			how = "run vmfsbench as root, so that the daemon may use file handles (CAP_DAC_READ_SEARCH)"
+		}
+		return fmt.Errorf("the tree has %d entries but the virtiofsd may open only %d files (hard limit, not raisable without "+
+			"CAP_SYS_RESOURCE), and it keeps a descriptor per entry the guest looks up: %s, or raise the hard limit (ulimit -Hn)",
+			n, lim.Max, how)
+	}
+	return nil
 }

@@ -131,9 +131,38 @@ func (d Virtiofsd) has(flag string) bool {
 type DaemonOptions struct {
 	Socket  string // the vhost-user socket it listens on
 	Tree    string // the shared directory
-	Cache   string // always, auto or never
+	Cache   string // always, auto, metadata (Rust only) or never
 	Threads int    // thread pool size; 0 serves requests on the queue thread
 	Sandbox string // namespace, chroot or none (see SandboxFor)
+	// FileHandles is the Rust daemon's --inode-file-handles (never, prefer, mandatory); ""
+	// leaves the flag out. With file handles the daemon keeps no descriptor per inode.
+	FileHandles string
+	// Owner, when set, is the guest's owner of every file: the Rust daemon (1.13+) maps every
+	// host uid and gid to it (--translate-uid/--translate-gid squash-host).
+	Owner *[2]int
+}
+
+// CanTranslateOwners says whether the daemon maps owners itself (--translate-uid, Rust 1.13+).
+func (d Virtiofsd) CanTranslateOwners() bool {
+	return d.Flavor == FlavorRust && d.help != "" && strings.Contains(d.help, "--translate-uid")
+}
+
+// CanFileHandles says whether the daemon may reference inodes by file handles here: the Rust
+// daemon's --inode-file-handles, and CAP_DAC_READ_SEARCH (open_by_handle_at) to use them.
+func (d Virtiofsd) CanFileHandles() bool {
+	return d.Flavor == FlavorRust && d.help != "" && strings.Contains(d.help, "--inode-file-handles") && hasCap(capDacReadSearch)
+}
+
+// FlavorVersion is the daemon's flavour and version as a cell records them, e.g. "rust 1.13.2".
+func (d Virtiofsd) FlavorVersion() string {
+	v := d.Version
+	if f := strings.Fields(v); len(f) > 0 {
+		v = f[len(f)-1]
+		if d.Flavor == FlavorC && len(f) > 2 {
+			v = f[2] // "virtiofsd version 7.2.22 (Debian ...)"
+		}
+	}
+	return strings.TrimSpace(d.Flavor + " " + v)
 }
 
 // cNoFile is the open-file limit asked of the C daemon. It may only raise its hard limit
@@ -174,6 +203,14 @@ func (d Virtiofsd) Argv(o DaemonOptions) []string {
 	if d.has("--readonly") {
 		argv = append(argv, "--readonly")
 	}
+	if o.FileHandles != "" {
+		argv = append(argv, "--inode-file-handles="+o.FileHandles)
+	}
+	if o.Owner != nil {
+		// squash-host:<host base>:<guest id>:<count>: every host id shows as the guest's one.
+		argv = append(argv, fmt.Sprintf("--translate-uid=squash-host:0:%d:4294967295", o.Owner[0]),
+			fmt.Sprintf("--translate-gid=squash-host:0:%d:4294967295", o.Owner[1]))
+	}
 	return append(argv, "--thread-pool-size="+strconv.Itoa(o.Threads))
 }
 
@@ -185,9 +222,10 @@ func fuseOptEscape(s string) string {
 
 // Capabilities (linux/capability.h) that decide how the daemon can run.
 const (
-	capSysChroot   = 18
-	capSysAdmin    = 21
-	capSysResource = 24
+	capDacReadSearch = 2
+	capSysChroot     = 18
+	capSysAdmin      = 21
+	capSysResource   = 24
 )
 
 // effectiveCaps returns this process's effective capability set; tests replace it.

@@ -14,21 +14,22 @@ import (
 
 // Cell is one point of the matrix.
 type Cell struct {
-	ID         string        `json:"id"`
-	Method     string        `json:"method"`
-	Params     Params        `json:"params"`
-	Cache      string        `json:"cache"`
-	Repetition int           `json:"repetition"`
-	Group      string        `json:"group"`                // the ID without the repetition: cells repeated together
-	Modules    []string      `json:"modules"`              // guest kernel modules the cell asks for
-	LoadOrder  []string      `json:"load_order,omitempty"` // with dependencies, as packed; needs the kernel
-	Steps      []method.Step `json:"steps"`
-	Warnings   []string      `json:"warnings,omitempty"`
-	Job        protocol.Job  `json:"job"`       // what the guest agent does
-	Work       string        `json:"work"`      // the cell's scratch directory on the host
-	Logs       string        `json:"logs"`      // the cell's log directory
-	Sockets    string        `json:"sockets"`   // the cell's directory of unix sockets
-	HostPort   int           `json:"host_port"` // the loopback port of a port forward
+	ID         string            `json:"id"`
+	Method     string            `json:"method"`
+	Params     Params            `json:"params"`
+	Cache      string            `json:"cache"`
+	Repetition int               `json:"repetition"`
+	Group      string            `json:"group"`                // the ID without the repetition: cells repeated together
+	Modules    []string          `json:"modules"`              // guest kernel modules the cell asks for
+	LoadOrder  []string          `json:"load_order,omitempty"` // with dependencies, as packed; needs the kernel
+	Steps      []method.Step     `json:"steps"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Facts      map[string]string `json:"facts,omitempty"` // what the method chose on this host (method.Plan.Facts)
+	Job        protocol.Job      `json:"job"`             // what the guest agent does
+	Work       string            `json:"work"`            // the cell's scratch directory on the host
+	Logs       string            `json:"logs"`            // the cell's log directory
+	Sockets    string            `json:"sockets"`         // the cell's directory of unix sockets
+	HostPort   int               `json:"host_port"`       // the loopback port of a port forward
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

@@ -106,7 +106,7 @@ var badSpecs = []struct {
 	{"msize over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - 9p: {msize: 1048576}\n",
 		"bad.yaml:5:17: methods[0].9p.msize: 1048576 is out of range 4096..512000 (9p message size; the virtio transport caps it at 512000)"},
 	{"unknown cache mode", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {cache: none}\n",
-		"bad.yaml:5:23: methods[0].virtiofs.cache: unknown value \"none\", expected one of always, auto, never"},
+		"bad.yaml:5:23: methods[0].virtiofs.cache: unknown value \"none\", expected one of always, auto, metadata, never"},
 	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
 		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of " + strings.Join(method.Names(), ", ")},
 	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",

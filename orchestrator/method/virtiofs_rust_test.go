@@ -1,0 +1,132 @@
+package method
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+)
+
+func rustDaemon(t *testing.T, help string) Virtiofsd {
+	t.Helper()
+	b, err := os.ReadFile("testdata/virtiofsd/" + help)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Virtiofsd{Path: "/usr/libexec/virtiofsd", Flavor: FlavorRust, Version: "virtiofsd 1.13.2", help: string(b)}
+}
+
+// withCaps runs the test with the given effective capabilities.
+func withCaps(t *testing.T, caps ...uint) {
+	saved := effectiveCaps
+	t.Cleanup(func() { effectiveCaps = saved })
+	var set uint64
+	for _, c := range caps {
+		set |= 1 << c
+	}
+	effectiveCaps = func() uint64 { return set }
+}
+
+func withNoFile(t *testing.T, max uint64) {
+	saved := openFileLimit
+	t.Cleanup(func() { openFileLimit = saved })
+	openFileLimit = func() (unix.Rlimit, error) { return unix.Rlimit{Cur: max, Max: max}, nil }
+}
+
+// virtiofsConfig is a cell of the virtiofs method whose daemon the probe found as d.
+func virtiofsConfig(d Virtiofsd, owner *tree.Owner, inodes int64, params Params) Config {
+	p := Params{"cache": "auto", "thread_pool_size": int64(0), "queue_size": int64(1024), "daemon": "auto", "upper": "tmpfs"}
+	for k, v := range params {
+		p[k] = v
+	}
+	return Config{Params: p, Tree: "/t", Sockets: "/s", Mountpoint: "/m", Owner: owner,
+		Size:  TreeSize{Inodes: inodes},
+		Tools: Found{"virtiofsd": {Path: d.Path, Version: d.Version, Detail: d}}}
+}
+
+// TestRustDaemonMapsOwnersAndUsesFileHandles: with the Rust daemon 1.13, tree.owner is the
+// daemon's to present (no warning, the guest's owners are the spec's), and as root it
+// references inodes by file handles; both are recorded with the cell.
+func TestRustDaemonMapsOwnersAndUsesFileHandles(t *testing.T) {
+	withCaps(t, capSysAdmin, capDacReadSearch, capSysResource)
+	d := rustDaemon(t, "rust-1.13.help")
+	p, err := Virtiofs{}.Plan(virtiofsConfig(d, &tree.Owner{UID: 1001, GID: 1001}, 10, Params{"cache": "metadata"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := strings.Join(p.Steps[len(p.Steps)-1].Commands[0], " ")
+	for _, want := range []string{"--cache=metadata", "--readonly", "--inode-file-handles=prefer",
+		"--translate-uid=squash-host:0:1001:4294967295", "--translate-gid=squash-host:0:1001:4294967295"} {
+		if !strings.Contains(argv, want) {
+			t.Errorf("daemon command %q lacks %s", argv, want)
+		}
+	}
+	if p.HostOwners || len(p.Warnings) != 0 {
+		t.Errorf("HostOwners %v, warnings %q: the daemon maps the owners", p.HostOwners, p.Warnings)
+	}
+	if p.Facts["virtiofsd"] != "rust 1.13.2" || p.Facts["inode_file_handles"] != "prefer" || !strings.Contains(p.Facts["owners"], "1001:1001") {
+		t.Errorf("facts %v", p.Facts)
+	}
+
+	// Without CAP_DAC_READ_SEARCH no file handles; an older daemon cannot map owners.
+	withCaps(t, capSysResource)
+	old := rustDaemon(t, "rust-1.1.help")
+	p, err = Virtiofs{}.Plan(virtiofsConfig(old, &tree.Owner{UID: 1001, GID: 1001}, 10, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv = strings.Join(p.Steps[len(p.Steps)-1].Commands[0], " ")
+	if strings.Contains(argv, "--inode-file-handles") || strings.Contains(argv, "--translate-uid") {
+		t.Errorf("daemon command %q", argv)
+	}
+	if !p.HostOwners || len(p.Warnings) == 0 {
+		t.Errorf("an old daemon: HostOwners %v, warnings %q; want the host's owners and a warning", p.HostOwners, p.Warnings)
+	}
+}
+
+// TestVirtiofsRefusesTreesOverTheOpenFileLimit: a tree with more entries than the daemon's
+// hard open-file limit is refused before anything runs when the limit cannot be raised and
+// no file handles can be used; the message gives the count and the limit.
+func TestVirtiofsRefusesTreesOverTheOpenFileLimit(t *testing.T) {
+	c := Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Version: "virtiofsd version 7.2.22"}
+	rust := rustDaemon(t, "rust-1.13.help")
+	for _, tc := range []struct {
+		name   string
+		d      Virtiofsd
+		caps   []uint
+		inodes int64
+		refuse string
+	}{
+		{"C daemon, no CAP_SYS_RESOURCE, tree over the limit", c, []uint{capSysAdmin}, 5000, "the tree has 5000 entries but the virtiofsd may open only 1024 files"},
+		{"C daemon, no CAP_SYS_RESOURCE, tree under the limit", c, []uint{capSysAdmin}, 500, ""},
+		{"C daemon that may raise its limit", c, []uint{capSysAdmin, capSysResource}, 5000, ""},
+		{"Rust daemon with file handles", rust, []uint{capDacReadSearch}, 5000, ""},
+		{"Rust daemon without file handles", rust, nil, 5000, "run vmfsbench as root"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			withCaps(t, tc.caps...)
+			withNoFile(t, 1024)
+			cfg := virtiofsConfig(tc.d, nil, tc.inodes, nil)
+			p, err := Virtiofs{}.Plan(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := DaemonOptions{Cache: "auto"}
+			if tc.d.CanFileHandles() {
+				o.FileHandles = "prefer"
+			}
+			err = Virtiofs{}.refuse(cfg, tc.d, o)
+			if tc.refuse == "" && err != nil || tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse)) {
+				t.Errorf("refuse: %v, want %q", err, tc.refuse)
+			}
+			_ = p
+		})
+	}
+	withCaps(t, capSysAdmin)
+	if err := (Virtiofs{}).refuse(virtiofsConfig(c, nil, 1, nil), c, DaemonOptions{Cache: "metadata"}); err == nil {
+		t.Error("cache=metadata with the C daemon: not refused")
+	}
+}
