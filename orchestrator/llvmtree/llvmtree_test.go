@@ -43,7 +43,7 @@ func TestOrigTarball(t *testing.T) {
 func TestSiteConfig(t *testing.T) {
 	in := "@LIT_SITE_CFG_IN_HEADER@\nconfig.llvm_src_root = path(r\"@LLVM_SOURCE_DIR@\")\nconfig.have_ocamlopt = @HAVE_OCAMLOPT@\n" +
 		"config.llvm_dylib_version = \"@LLVM_VERSION_MAJOR@@LLVM_VERSION_SUFFIX@\"\nx = 'user@example' # not a variable\n"
-	out, err := SiteConfig(in, 15, targets["riscv64"])
+	out, err := SiteConfig(in, "15.0.6", 15, targets["riscv64"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestSiteConfig(t *testing.T) {
 			t.Errorf("site config lacks %q:\n%s", want, out)
 		}
 	}
-	if _, err := SiteConfig("x = @NEW_THING@\n", 15, targets["x86_64"]); err == nil || !strings.Contains(err.Error(), "NEW_THING") {
+	if _, err := SiteConfig("x = @NEW_THING@\n", "15.0.6", 15, targets["x86_64"]); err == nil || !strings.Contains(err.Error(), "NEW_THING") {
 		t.Errorf("an unknown variable: %v", err)
 	}
 }
