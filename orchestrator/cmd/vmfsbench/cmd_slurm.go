@@ -261,7 +261,14 @@ func slurmStatus(dir string, cells []plan.Cell, badTasks []string) error {
 	if missing == 0 && failed == 0 {
 		return nil
 	}
-	msg := fmt.Sprintf("%d of %d cells failed, %d have no result", failed, len(cells), missing)
+	var parts []string
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d cells failed", failed, len(cells)))
+	}
+	if missing > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d cells have no result", missing, len(cells)))
+	}
+	msg := strings.Join(parts, ", ")
 	if len(badTasks) > 0 {
 		msg += " (tasks not completed: " + strings.Join(badTasks, ", ") + ")"
 	}
