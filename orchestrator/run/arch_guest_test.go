@@ -1,0 +1,92 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/results"
+)
+
+// needArchGuest makes sure a guest of arch a can boot: its QEMU and a fetched kernel
+// (`vmfsbench kernel fetch --arch`, which `make kernel` runs for every arch).
+func needArchGuest(t *testing.T, a arch.Arch) {
+	t.Helper()
+	testenv.NotShort(t, "booting guests")
+	testenv.Tool(t, a.QEMUBinary)
+	cache, err := kernel.CacheDir()
+	testenv.Need(t, "the cache directory", err)
+	_, err = kernel.Find(cache, a.Name)
+	testenv.Need(t, "no "+a.Name+" kernel (make kernel, or vmfsbench kernel fetch --arch "+a.Name+")", err)
+}
+
+// TestForeignArchEveryMethod boots an aarch64 and a riscv64 guest (TCG) over every method
+// on a small tree with the seed's exclusions and owner: every cell must be ok, its digest
+// the host's. riscv64's kernel is Debian 13's (.ko.xz modules, no modules.dep shipped).
+func TestForeignArchEveryMethod(t *testing.T) {
+	for _, name := range []string{"aarch64", "riscv64"} {
+		t.Run(name, func(t *testing.T) {
+			a, err := arch.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			needArchGuest(t, a)
+			var methods []string
+			for _, m := range method.Names() {
+				methods = append(methods, m+": {}")
+			}
+			dir := t.TempDir()
+			file := filepath.Join(dir, "spec.yaml")
+			y := fmt.Sprintf(`version: 1
+name: arch-%s
+guest: {arch: %s}
+qemu: {cpus: 2, memory: 1GiB, accel: tcg, boot_timeout: 3m}
+cache: [asis]
+tree:
+  synthetic: {files: 500, bytes: 2MiB, seed: 21}
+  exclude: [.git, "build/*", "!build/stage2cross"]
+workload: {builtin: read-all, timeout: 5m}
+methods: [%s]
+`, name, name, strings.Join(methods, ", "))
+			if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e, err := spec.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			r, err := New(ctx, e, Options{Out: filepath.Join(dir, "out"), Digest: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			cells, err := r.Plan()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cells) != len(methods) {
+				t.Fatalf("%d cells, want one per method (%d)", len(cells), len(methods))
+			}
+			for _, c := range cells {
+				res := r.RunCell(ctx, c)
+				if res.Status != results.StatusOK {
+					t.Errorf("%s on %s: %s: %s", c.Method, name, res.Status, res.Error)
+					continue
+				}
+				if res.DigestOK == nil || !*res.DigestOK {
+					t.Errorf("%s on %s: digest %s does not match the host's", c.Method, name, res.Digest)
+				}
+				t.Logf("ARCH %s %-10s total %6.2fs boot %5.2fs workload %6.2fs facts %v", name, c.Method, res.Total, res.Phases["boot"], res.Guest.WorkloadSeconds, res.Facts)
+			}
+		})
+	}
+}
