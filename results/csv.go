@@ -79,6 +79,21 @@ func metaRow(m *Meta, r row) {
 	r["run_start"], r["run_end"] = formatTime(m.Start), formatTime(m.End)
 }
 
+// hostRow puts what the cell's own node was in place of the run's host columns: the shards of
+// a run may run on different nodes.
+func hostRow(h *CellHost, r row) {
+	if h == nil {
+		return
+	}
+	r["host_cpu"], r["host_kernel"] = h.CPU, h.Kernel
+	if h.QEMU != "" {
+		r[toolColumn("qemu")] = h.QEMU
+	}
+	for name, v := range h.Tools {
+		r[toolColumn(name)] = v
+	}
+}
+
 func statsRows(g *Group) []row {
 	base := row{"kind": "group", "group": g.Group, "method": g.Method, "cache": g.Cache}
 	for k, v := range g.Params {
@@ -192,6 +207,7 @@ func encodeCSV(cols []string, rows []row) ([]byte, error) {
 func CellCSV(c *Cell, m *Meta) ([]byte, error) {
 	r := cellRow(c)
 	metaRow(m, r)
+	hostRow(c.Host, r)
 	return encodeCSV(columns([]*Cell{c}, false, m), []row{r})
 }
 
@@ -223,6 +239,7 @@ func SummaryCSV(s *Summary) ([]byte, error) {
 		r := cellRow(c)
 		r["kind"] = "cell"
 		metaRow(s.Meta, r)
+		hostRow(c.Host, r)
 		rows = append(rows, r)
 	}
 	for _, g := range s.Groups {

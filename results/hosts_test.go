@@ -85,3 +85,24 @@ func TestSchemaCellHost(t *testing.T) {
 		t.Errorf("summary with nodes: %v", err)
 	}
 }
+
+// TestCSVCellHost: a cell's CSV rows carry its own node's CPU, kernel and tool versions, not
+// those of run.json (written by the first shard, maybe on another node).
+func TestCSVCellHost(t *testing.T) {
+	m := &Meta{Spec: "s", Host: Host{Name: "node-a", CPU: "EPYC", Cores: 2, Kernel: "Linux 6.1.0 x86_64"}, Tools: Tools{"qemu": "7.2.22"}}
+	c := &Cell{ID: "ext4/asis/r1", Group: "ext4/asis", Method: "ext4", Cache: "asis", Repetition: 1, Status: StatusOK,
+		Host: &CellHost{Node: "node-b", CPU: "Xeon", Kernel: "Linux 6.12.0 x86_64", QEMU: "10.0.2"}}
+	for name, f := range map[string]func() ([]byte, error){
+		"cell":    func() ([]byte, error) { return CellCSV(c, m) },
+		"summary": func() ([]byte, error) { return SummaryCSV(Summarize([]*Cell{c}, m)) },
+	} {
+		data, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		if !strings.Contains(lines[1], "Xeon") || !strings.Contains(lines[1], "Linux 6.12.0") || !strings.Contains(lines[1], "10.0.2") || strings.Contains(lines[1], "EPYC") {
+			t.Errorf("%s CSV row does not carry the cell's node:\n%s", name, data)
+		}
+	}
+}
