@@ -47,6 +47,18 @@ const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // and the Debian archive: r.Mirror, or the host's apt mirror for r.Suite. An aarch64 root on
 // an x86_64 host also needs qemu-user-static's binfmt handlers.
 func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image, error) {
+	return BuildWith(ctx, cacheDir, r, log, nil)
+}
+
+// SecondStage runs script with /bin/sh as root in the ext4 root filesystem image of arch, in
+// a guest of that architecture, and returns what it printed (run.SecondStage is one).
+type SecondStage func(ctx context.Context, arch, image, script string, log io.Writer) (string, error)
+
+// BuildWith is Build that can make the root of an architecture this host cannot run
+// programs of (no binfmt_misc handler): debootstrap --foreign unpacks the packages on the
+// host, the image is packed, and second runs debootstrap's second stage and the
+// customization in a guest of that architecture, the image attached writable.
+func BuildWith(ctx context.Context, cacheDir string, r Recipe, log io.Writer, second SecondStage) (Image, error) {
 	start := time.Now()
 	if err := r.Validate(); err != nil {
 		return Image{}, err
@@ -59,7 +71,8 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	} else if !errors.Is(err, ErrNotBuilt) {
 		return Image{}, err
 	}
-	if err := checkHost(r.Arch); err != nil {
+	foreign := second != nil && !runsHere(r.Arch)
+	if err := checkHost(r.Arch, foreign); err != nil {
 		return Image{}, err
 	}
 	hostMirror := r.Mirror == ""
@@ -78,7 +91,7 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	}
 
 	dir := filepath.Join(cacheDir, "rootfs")
-	a, _ := debianArch(r.Arch) // r is valid
+	a, _ := debianArch(r.Arch, r.Suite) // r is valid
 	debs := filepath.Join(dir, "debs", a.Debian)
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return Image{}, fmt.Errorf("build rootfs: %w", err)
@@ -106,6 +119,9 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	if _, err := os.Stat(keyring); err == nil {
 		args = append(args, "--keyring="+keyring)
 	}
+	if foreign {
+		args = append(args, "--foreign")
+	}
 	args = append(args, r.Suite, root, r.Mirror)
 	fmt.Fprintf(log, "rootfs: debootstrap %s\n", strings.Join(args, " "))
 	t := time.Now()
@@ -121,13 +137,15 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	}
 	fmt.Fprintf(log, "rootfs: debootstrap done in %s\n", time.Since(t).Round(time.Millisecond))
 
-	installed, err := dpkgList(ctx, root)
-	if err != nil {
-		return Image{}, err
-	}
-	llvmDir, err := customize(root)
-	if err != nil {
-		return Image{}, fmt.Errorf("build rootfs %s: %w", key, err)
+	var installed map[string]string
+	var llvmDir string
+	if !foreign {
+		if installed, err = dpkgList(ctx, root); err != nil {
+			return Image{}, err
+		}
+		if llvmDir, err = customize(root); err != nil {
+			return Image{}, fmt.Errorf("build rootfs %s: %w", key, err)
+		}
 	}
 	if err := unmountUnder(tmp); err != nil {
 		return Image{}, fmt.Errorf("build rootfs %s: %w", key, err)
@@ -141,6 +159,10 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	// Blocks in use, plus the inode tables, journal and group metadata mkfs adds, plus a
 	// fifth for the guest to write into (and for directories mkfs lays out less tightly).
 	size := used + used/5 + int64(inodes)*256 + 96<<20
+	if foreign {
+		// The packages are still .deb files: room for them unpacked, and for dpkg.
+		size, inodes = 3*used+512<<20, 4*inodes
+	}
 	size = (size + 1<<20 - 1) &^ (1<<20 - 1)
 	imgPath, recipePath := paths(cacheDir, key)
 	tmpImg := filepath.Join(tmp, "image.ext4")
@@ -151,6 +173,22 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	if _, err := runCmd(ctx, nil, "", "mkfs.ext4", "-q", "-F", "-t", "ext4", "-L", "vmfsroot", "-U", uuid, "-m", "0",
 		"-N", strconv.Itoa(inodes), "-d", root, tmpImg, strconv.FormatInt(size>>10, 10)+"k"); err != nil {
 		return Image{}, fmt.Errorf("build rootfs %s: %w", key, err)
+	}
+	if foreign {
+		fmt.Fprintf(log, "rootfs: the second stage in a %s guest (debootstrap --second-stage, then the guest user and paths)\n", r.Arch)
+		t := time.Now()
+		out, err := second(ctx, r.Arch, tmpImg, secondStageScript, prefixWriter(log, "rootfs: guest: "))
+		if err != nil {
+			return Image{}, fmt.Errorf("build rootfs %s: %w", key, err)
+		}
+		fmt.Fprintf(log, "rootfs: second stage done in %s\n", time.Since(t).Round(time.Millisecond))
+		if installed = parseDpkgList([]byte(out)); len(installed) == 0 {
+			return Image{}, fmt.Errorf("build rootfs %s: the second stage listed no installed package", key)
+		}
+		// The guest powered off without unmounting: replay the journal.
+		if _, err := runCmd(ctx, nil, "", "e2fsck", "-f", "-p", tmpImg); err != nil {
+			return Image{}, fmt.Errorf("build rootfs %s: e2fsck -p after the second stage: %w", key, err)
+		}
 	}
 	if _, err := runCmd(ctx, nil, "", "e2fsck", "-f", "-n", tmpImg); err != nil {
 		return Image{}, fmt.Errorf("build rootfs %s: the new image fails e2fsck: %w", key, err)
@@ -193,8 +231,43 @@ func Build(ctx context.Context, cacheDir string, r Recipe, log io.Writer) (Image
 	return img, nil
 }
 
-// checkHost reports what the host lacks to build an arch root.
-func checkHost(name string) error {
+// runsHere says whether this host runs programs of the guest arch name: natively, or through a
+// binfmt_misc handler.
+func runsHere(name string) bool {
+	guest, _ := arch.Lookup(name)
+	if guest.GOARCH == runtime.GOARCH {
+		return true
+	}
+	_, err := os.Stat("/proc/sys/fs/binfmt_misc/" + guest.UserEmulator)
+	return err == nil
+}
+
+// secondStageScript finishes a --foreign root in its guest: debootstrap's second stage, then
+// what customize does on the host for a native root (the guest user, the empty mountpoint,
+// PATH, no package caches), and the installed packages as dpkgList reads them.
+var secondStageScript = fmt.Sprintf(`set -e
+/debootstrap/debootstrap --second-stage
+grep -q '^%[1]s:' /etc/passwd || echo '%[1]s:x:%[2]d:%[3]d:vmfsbench guest user:%[4]s:/bin/sh' >> /etc/passwd
+grep -q '^%[1]s:' /etc/group || echo '%[1]s:x:%[3]d:' >> /etc/group
+if [ -f /etc/shadow ]; then grep -q '^%[1]s:' /etc/shadow || echo '%[1]s:*:19999:0:99999:7:::' >> /etc/shadow; fi
+mkdir -p %[5]s && chown %[2]d:%[3]d %[4]s %[5]s
+printf 'PATH="%[6]s"
+LANG=C.UTF-8
+' > /etc/environment
+printf '# Written by vmfsbench rootfs.
+export PATH="%[6]s"
+' > /etc/profile.d/vmfsbench.sh
+echo vmfsbench > /etc/hostname
+apt-get clean
+rm -rf /var/lib/apt/lists/*_*
+sync
+dpkg-query -W -f '${db:Status-Abbrev}	${Package}	${Version}
+'
+`, User, UID, GID, Home, Mountpoint, basePath)
+
+// checkHost reports what the host lacks to build an arch root; a foreign root (finished in a
+// guest) needs no binfmt_misc handler.
+func checkHost(name string, foreign bool) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("build rootfs: %w: debootstrap chroots into it and makes device files; run `sudo vmfsbench rootfs build` (set XDG_CACHE_HOME to put the image in your own cache)", ErrNotRoot)
 	}
@@ -211,7 +284,7 @@ func checkHost(name string) error {
 			return fmt.Errorf("build rootfs: %s not found: %w", t, err)
 		}
 	}
-	if guest, _ := arch.Lookup(name); guest.GOARCH != runtime.GOARCH {
+	if guest, _ := arch.Lookup(name); !foreign && guest.GOARCH != runtime.GOARCH {
 		// debootstrap runs the root's maintainer scripts, which needs binfmt_misc's handler.
 		handler := guest.UserEmulator
 		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/" + handler); err != nil {

@@ -42,6 +42,12 @@ const (
 // count and lit.py under /usr/lib/llvm-15/build/utils/lit).
 var DefaultPackages = []string{"python3", "llvm-15", "llvm-15-tools"}
 
+// TrixiePackages are installed in a Debian 13 root when a Recipe names none: Python and the
+// libraries of LLVM 19's tools, which a tree made by `vmfsbench tree llvm --version 19` brings
+// in its build/stage2cross (a riscv64 root is finished in an emulated guest: the fewer
+// packages, the shorter that takes).
+var TrixiePackages = []string{"python3", "libllvm19"}
+
 // The guest user that owns the tree (the seed study's uid and gid 1001) and its home, where
 // the tree is mounted.
 const (
@@ -55,16 +61,16 @@ const (
 // ErrNotBuilt is returned (wrapped) by Find when no image of the recipe is in the cache.
 var ErrNotBuilt = errors.New("no root filesystem image built for this recipe")
 
-// debianArch returns the table row of the guest arch named name when Debian 12 is released
-// for it, so that debootstrap can make its root.
-func debianArch(name string) (arch.Arch, bool) {
+// debianArch returns the table row of the guest arch named name when Debian releases suite
+// for it, so that debootstrap can make its root: Debian 12 lacks riscv64, Debian 13 has it.
+func debianArch(name, suite string) (arch.Arch, bool) {
 	a, err := arch.Lookup(name)
-	return a, err == nil && a.Debian12
+	return a, err == nil && (a.Debian12 || suite != "bookworm")
 }
 
 // Recipe says what goes into an image.
 type Recipe struct {
-	// Arch is the guest architecture: x86_64 (default) or aarch64.
+	// Arch is the guest architecture: x86_64 (default), aarch64, or riscv64 (trixie on).
 	Arch string `json:"arch"`
 	// Suite is the Debian release, bookworm by default.
 	Suite string `json:"suite"`
@@ -82,10 +88,16 @@ func (r Recipe) Normalize() Recipe {
 	}
 	if r.Suite == "" {
 		r.Suite = DefaultSuite
+		if a, err := arch.Lookup(r.Arch); err == nil && !a.Debian12 {
+			r.Suite = a.KernelSuite // riscv64: the first Debian release that has it
+		}
 	}
 	pkgs := r.Packages
 	if len(pkgs) == 0 {
 		pkgs = DefaultPackages
+		if r.Suite == "trixie" {
+			pkgs = TrixiePackages
+		}
 	}
 	var clean []string
 	for _, p := range pkgs {
@@ -102,8 +114,8 @@ func (r Recipe) Normalize() Recipe {
 // Validate reports a recipe Build cannot make.
 func (r Recipe) Validate() error {
 	r = r.Normalize()
-	if _, ok := debianArch(r.Arch); !ok {
-		return fmt.Errorf("rootfs recipe: arch must be %s, not %q", strings.Join(arch.Debian12Names(), " or "), r.Arch)
+	if _, ok := debianArch(r.Arch, r.Suite); !ok {
+		return fmt.Errorf("rootfs recipe: Debian %s has no %q: arch must be %s (riscv64 from trixie on)", r.Suite, r.Arch, strings.Join(arch.Debian12Names(), " or "))
 	}
 	for _, s := range append([]string{r.Suite}, r.Packages...) {
 		if strings.ContainsAny(s, " ,/\t\n'\"\\$`") || strings.HasPrefix(s, "-") {

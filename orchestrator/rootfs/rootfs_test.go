@@ -75,7 +75,9 @@ func TestRecipeValidate(t *testing.T) {
 	}{
 		{name: "defaults"},
 		{name: "aarch64", r: Recipe{Arch: "aarch64"}},
-		{name: "riscv64", r: Recipe{Arch: "riscv64"}, err: `arch must be x86_64 or aarch64, not "riscv64"`},
+		{name: "riscv64 bookworm", r: Recipe{Arch: "riscv64", Suite: "bookworm"}, err: `Debian bookworm has no "riscv64": arch must be x86_64 or aarch64 (riscv64 from trixie on)`},
+		{name: "riscv64 defaults to trixie", r: Recipe{Arch: "riscv64"}},
+		{name: "riscv64 trixie", r: Recipe{Arch: "riscv64", Suite: "trixie"}},
 		{name: "option as package", r: Recipe{Packages: []string{"--foo"}}, err: `bad suite or package name "--foo"`},
 		{name: "comma in package", r: Recipe{Packages: []string{"a,b"}}, err: `bad suite or package name "a,b"`},
 		{name: "path as suite", r: Recipe{Suite: "../x"}, err: `bad suite or package name "../x"`},
@@ -231,7 +233,7 @@ func TestCheckHost(t *testing.T) {
 	old := sbinDirs
 	sbinDirs = nil
 	defer func() { sbinDirs = old }()
-	err := checkHost("x86_64")
+	err := checkHost("x86_64", false)
 	if os.Geteuid() != 0 {
 		if !errors.Is(err, ErrNotRoot) {
 			t.Fatalf("checkHost() as a user = %v, want ErrNotRoot", err)
@@ -306,5 +308,20 @@ func TestPrefixWriter(t *testing.T) {
 	w.Write([]byte("o\n\nthree"))
 	if want := "> one\n> two\n> \n> three"; b.String() != want {
 		t.Errorf("prefixWriter wrote %q, want %q", b.String(), want)
+	}
+}
+
+// TestRecipeDefaultsPerSuite: a riscv64 recipe defaults to Debian 13 and its packages, so
+// `rootfs build --arch riscv64` and a spec's `rootfs: built` name the same image.
+func TestRecipeDefaultsPerSuite(t *testing.T) {
+	r := Recipe{Arch: "riscv64"}.Normalize()
+	if r.Suite != "trixie" || strings.Join(r.Packages, ",") != "libllvm19,python3" {
+		t.Errorf("riscv64 recipe %+v", r)
+	}
+	if r.Key() != (Recipe{Arch: "riscv64", Suite: "trixie", Packages: []string{"python3", "libllvm19"}}).Key() {
+		t.Error("the default riscv64 recipe and the explicit one differ")
+	}
+	if x := (Recipe{}).Normalize(); x.Suite != "bookworm" || strings.Join(x.Packages, ",") != "llvm-15,llvm-15-tools,python3" {
+		t.Errorf("default recipe %+v", x)
 	}
 }

@@ -8,12 +8,13 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 )
 
 // cmdRootfs builds (or finds in the cache) the Debian guest root filesystem image.
 func cmdRootfs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rootfs build", stderr)
-	arch := fs.String("arch", rootfs.DefaultArch, "the guest's `ARCH`: x86_64 or aarch64")
+	arch := fs.String("arch", rootfs.DefaultArch, "the guest's `ARCH`: x86_64, aarch64, or riscv64 (with --suite trixie; its second stage runs in a riscv64 guest)")
 	pkgs := fs.String("packages", strings.Join(rootfs.DefaultPackages, ","), "comma-separated Debian `PACKAGES` to install on the minimal base")
 	suite := fs.String("suite", rootfs.DefaultSuite, "the Debian `SUITE` (release)")
 	mirror := fs.String("mirror", "", "Debian archive `URL` (default: the host apt's mirror for the suite)")
@@ -34,7 +35,7 @@ func cmdRootfs(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{err}
 	}
-	img, err := rootfs.Build(ctx, cache, r, stderr)
+	img, err := rootfs.BuildWith(ctx, cache, r, stderr, run.SecondStage)
 	if err != nil {
 		return usageError{err}
 	}
