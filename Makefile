@@ -57,7 +57,7 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 test: kernel vet
-	$(GO) test -timeout 25m $(PKGS)
+	$(GO) test -timeout 40m $(PKGS)
 
 # test-faults runs the fault catalogue (faults_test.go, oddtree_test.go, survey_test.go and the
 # guest faults of guest_test.go and virtiofs_test.go) with its long case too: the whole demo
@@ -71,8 +71,10 @@ test-faults: kernel
 # e2fsprogs 1.47.2 reading tar through libarchive, squashfs-tools 4.6, erofs-utils 1.8): the
 # test binaries are built here and run chrooted in a trixie root that .ci/debian13 makes once
 # with debootstrap in the user cache. As root.
+# The foreign-arch boots and the LLVM/lit runs in a guest rootfs do not depend on the host's
+# stack: the lane leaves them to the first.
 test-debian13: kernel
-	.ci/debian13
+	.ci/debian13 -test.skip 'TestForeignArchEveryMethod|TestRealLLVMLitInGuest|TestLitInRootfs'
 
 # test-short runs the tests that need no guest.
 test-short: build
