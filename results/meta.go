@@ -48,6 +48,8 @@ type Meta struct {
 	Commit      string    `json:"vmfsbench_commit"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end,omitzero"` // zero while the run goes on
+	// Only is the run's --only glob, which --resume keeps unless given another.
+	Only string `json:"only,omitempty"`
 }
 
 // Host is the machine the run ran on.

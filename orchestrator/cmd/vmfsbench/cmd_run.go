@@ -66,6 +66,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer od.Close()
 		dir, specFile, old = od.Dir, od.SpecFile, od.Meta // old is nil when there is no run.json
+		if *only == "" && old != nil {
+			*only = old.Only // the run's own selection, unless another is given
+		}
 		skip = map[string]bool{}
 		for id := range od.Done {
 			skip[id] = true
@@ -139,6 +142,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if old != nil {
 		meta.Start = old.Start
 	}
+	meta.Only = *only
 	if shard.Count > 0 {
 		// The first shard writes run.json; each cell records its own node.
 		if _, err := run.WriteMetaOnce(dir, meta); err != nil {

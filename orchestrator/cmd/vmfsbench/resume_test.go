@@ -107,3 +107,36 @@ methods: [9p: {cache: [none, loose, mmap]}]
 		t.Errorf("resume with a changed spec: exit %d, stderr:\n%s", code, e)
 	}
 }
+
+// TestResumeKeepsOnly: a run made with --only records it, and --resume without --only runs
+// only the cells of that selection, not the rest of the spec.
+func TestResumeKeepsOnly(t *testing.T) {
+	needGuest(t)
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "only.yaml")
+	if err := os.WriteFile(specFile, []byte(`version: 1
+name: resume-only
+tree: {synthetic: {files: 500, bytes: 2MiB, seed: 5}}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
+workload: {builtin: stat-all, timeout: 5m}
+cache: [asis]
+methods: [9p: {cache: [none, loose]}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	if code, o, e := runCLI(t, "run", specFile, "-o", out, "--only", "9p.cache=none/*/*"); code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, o, e)
+	}
+	meta, err := results.ReadRunMeta(out)
+	if err != nil || meta.Only != "9p.cache=none/*/*" {
+		t.Fatalf("run.json only %q (%v)", meta.Only, err)
+	}
+	if code, o, e := runCLI(t, "run", "--resume", out); code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, o, e)
+	}
+	all, err := results.FinishedCells(out)
+	if err != nil || len(all) != 1 {
+		t.Errorf("after resume: %d cells (%v), want the 1 of --only", len(all), err)
+	}
+}
