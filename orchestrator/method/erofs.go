@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,7 +124,38 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),
 		Guest:   append([]protocol.Step{mount}, guest...),
+		Refused: erofsLongNames(c),
 	}, nil
+}
+
+// erofsLongNames refuses a tree with a name of 255 bytes when mkfs.erofs is older than 1.8:
+// mkfs.erofs 1.5 fails on such a name with "Could not format the device" (measured; 254
+// bytes build), 1.8.6 stores it (measured); the releases between were not tried.
+func erofsLongNames(c Config) string {
+	var names []string
+	for _, f := range c.Survey.Findings {
+		if f.Kind == tree.KindLongName && !f.Excluded {
+			names = append(names, f.Rel)
+		}
+	}
+	v := c.Tools["erofs-utils"].Version
+	if len(names) == 0 || !versionBefore(v, 1, 8) {
+		return ""
+	}
+	return fmt.Sprintf("%s cannot store a name of 255 bytes (it fails with \"Could not format the device\"; erofs-utils 1.8 can), and the tree has %d, e.g. %q",
+		v, len(names), names[0])
+}
+
+// versionBefore says whether the first major.minor in the version line v is before
+// major.minor; a line without one is not.
+func versionBefore(v string, major, minor int) bool {
+	m := regexp.MustCompile(`(\d+)\.(\d+)`).FindStringSubmatch(v)
+	if m == nil {
+		return false
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	return a < major || a == major && b < minor
 }
 
 // erofsPmemSize is an upper bound of the size of an uncompressed EROFS image of the tree

@@ -54,6 +54,8 @@ type Config struct {
 	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN): the ext4 build reads the tree
 	// through a private, read-only mount view.
 	CanMount bool
+	// Survey is what the host probe found in the tree that not every method carries.
+	Survey tree.Report
 }
 
 // StepKind names one kind of thing done for a cell; the runner times each kind as a phase.
@@ -93,6 +95,9 @@ type Plan struct {
 	// HostOwners says that the guest sees the host's owners whatever tree.owner says (a
 	// share without id-mapped mounts): the workload then runs as root.
 	HostOwners bool
+	// Refused, when set, says why the cell cannot work on this host and tree: it fails with
+	// that reason before anything is timed.
+	Refused string
 	// Facts are what the method chose on this host, recorded with the cell's result: the
 	// ext4 build's route, the virtiofs daemon's flavour and version, its file handles and
 	// owner mapping.

@@ -2,6 +2,7 @@ package method
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
@@ -50,5 +51,19 @@ func (NineP) Plan(c Config) (Plan, error) {
 			FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...),
 		Warnings:   ownerWarning("9p", c),
 		HostOwners: true,
+		Refused:    ninepMappedSymlinks(c),
 	}, nil
+}
+
+// ninepMappedSymlinks refuses a mapped security model over a tree with symlinks: QEMU's
+// mapped-xattr and mapped-file models store a symlink as a regular file with its type in
+// metadata, so a symlink that exists on the host reads back in the guest as "too many levels
+// of symbolic links".
+func ninepMappedSymlinks(c Config) string {
+	sm := c.Params.Str("security_model")
+	if !strings.HasPrefix(sm, "mapped") || c.Survey.Symlinks == 0 {
+		return ""
+	}
+	return fmt.Sprintf("9p security_model %s cannot present the tree's %d symlinks (the guest gets \"too many levels of symbolic links\"): use none or passthrough",
+		sm, c.Survey.Symlinks)
 }

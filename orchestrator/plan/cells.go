@@ -24,12 +24,13 @@ type Cell struct {
 	LoadOrder  []string          `json:"load_order,omitempty"` // with dependencies, as packed; needs the kernel
 	Steps      []method.Step     `json:"steps"`
 	Warnings   []string          `json:"warnings,omitempty"`
-	Facts      map[string]string `json:"facts,omitempty"` // what the method chose on this host (method.Plan.Facts)
-	Job        protocol.Job      `json:"job"`             // what the guest agent does
-	Work       string            `json:"work"`            // the cell's scratch directory on the host
-	Logs       string            `json:"logs"`            // the cell's log directory
-	Sockets    string            `json:"sockets"`         // the cell's directory of unix sockets
-	HostPort   int               `json:"host_port"`       // the loopback port of a port forward
+	Refused    string            `json:"refused,omitempty"` // why the cell cannot run here: it fails before anything is timed
+	Facts      map[string]string `json:"facts,omitempty"`   // what the method chose on this host (method.Plan.Facts)
+	Job        protocol.Job      `json:"job"`               // what the guest agent does
+	Work       string            `json:"work"`              // the cell's scratch directory on the host
+	Logs       string            `json:"logs"`              // the cell's log directory
+	Sockets    string            `json:"sockets"`           // the cell's directory of unix sockets
+	HostPort   int               `json:"host_port"`         // the loopback port of a port forward
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

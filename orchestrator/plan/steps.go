@@ -87,6 +87,7 @@ func methodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 		Size:       h.Size,
 		Tools:      h.Tools,
 		CanMount:   h.CanMount,
+		Survey:     h.Survey,
 		Exclude:    e.Tree.Exclude,
 		Owner:      e.Tree.Owner,
 		Mountpoint: GuestTreePath(e),
@@ -136,6 +137,7 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 		}
+		c.Refused = mp.Refused
 		c.Modules = modules(e, mp)
 		if h.Modules != "" {
 			if mods, err := initramfs.ModuleClosure(h.Modules, c.Modules); err == nil {

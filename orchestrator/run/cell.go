@@ -63,6 +63,8 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
 	if err := cr.setup(); err != nil {
 		res.Error = err.Error()
+	} else if c.Refused != "" {
+		res.Error = "refused before timing: " + c.Refused
 	} else {
 		for _, s := range c.Steps {
 			if s.Kind == method.StepTeardown {
@@ -154,7 +156,32 @@ func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
 	if undo != nil {
 		cr.after = append(cr.after, undo)
 	}
+	if err != nil && s.Kind == method.StepTransfer {
+		err = cr.guestSide(ctx, err)
+	}
 	return err
+}
+
+// guestSaysWithin bounds how long a failed transfer waits for the guest's own error.
+const guestSaysWithin = 10 * time.Second
+
+// guestSide adds to a failed transfer the guest's reason, when the agent reports one soon: a
+// stream breaks on the host as "broken pipe" because the guest's tar stopped reading, and the
+// guest says why (no space left on the device, say).
+func (cr *cellRun) guestSide(ctx context.Context, err error) error {
+	if cr.guest == nil {
+		return err
+	}
+	deadline := time.Now().Add(guestSaysWithin)
+	for {
+		ev, gerr := cr.guest.next(ctx, deadline, "the guest's side of the failed transfer")
+		if gerr != nil {
+			return err
+		}
+		if ev.Kind == protocol.EventError {
+			return fmt.Errorf("%w; the guest says: %s", err, ev.Error)
+		}
+	}
 }
 
 // boot writes the cell's initramfs (the cached base archive and the cell's job) where the

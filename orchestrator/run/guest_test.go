@@ -278,3 +278,24 @@ workload: {builtin: read-all, timeout: 5m}
 	}
 	return res, string(host)
 }
+
+// TestFaultStreamIntoFullTmpfs: serial-tar into a guest tmpfs smaller than the tree fails
+// with the guest's own reason (no space left on the device), not only the host's broken pipe.
+func TestFaultStreamIntoFullTmpfs(t *testing.T) {
+	needGuest(t)
+	res, _ := runOne(t, `version: 1
+name: full-tmpfs
+qemu: {cpus: 2, memory: 384MiB, accel: tcg, boot_timeout: 2m}
+cache: [asis]
+methods: [serial-tar: {}]
+tree:
+  synthetic: {files: 500, bytes: 320MiB, seed: 41}
+workload: {builtin: read-all, timeout: 5m}
+`, nil)
+	if res.Status == results.StatusOK {
+		t.Fatal("a 320 MiB tree fit a 192 MiB tmpfs")
+	}
+	if !strings.Contains(res.Error, "transfer:") || !strings.Contains(strings.ToLower(res.Error), "no space left") {
+		t.Errorf("error %q, want the transfer's failure with the guest's ENOSPC", res.Error)
+	}
+}

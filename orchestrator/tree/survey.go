@@ -24,6 +24,8 @@ const (
 	KindNewline = "newline"
 	// KindLongPath is a path too long for the system calls that would open it.
 	KindLongPath = "long-path"
+	// KindLongName is a name of NAME_MAX (255) bytes, which some image builders cannot store.
+	KindLongName = "long-name"
 )
 
 // PathMax is Linux's PATH_MAX: the size of the longest path a system call takes, its
@@ -76,6 +78,7 @@ type Report struct {
 	Root     string // the absolute root surveyed
 	Entries  int64  // entries left after the exclusions (none below a path too long)
 	Longest  string // the longest relative path left, for the guest's own PATH_MAX check
+	Symlinks int64  // symlinks left after the exclusions
 	Findings []Finding
 }
 
@@ -122,7 +125,11 @@ func Survey(ctx context.Context, root string, m *Matcher) (Report, error) {
 		if len(e.Rel) > len(r.Longest) {
 			r.Longest = e.Rel
 		}
-		if hasNewline(e.Rel[strings.LastIndexByte(e.Rel, '/')+1:]) {
+		name := e.Rel[strings.LastIndexByte(e.Rel, '/')+1:]
+		if len(name) >= nameMax {
+			add(e, KindLongName, false, fmt.Sprintf("a name of %d bytes (NAME_MAX): every file system here stores it, but not every image builder does", nameMax), "")
+		}
+		if hasNewline(name) {
 			add(e, KindNewline, false, "a name holding a newline: debugfs command files cannot name it (nor, for a directory, what it holds), so ext4 fails if debugfs must set owners (tree.owner asked for, with several owners in the tree or no id-mapped mount)", "")
 		}
 		switch {
@@ -137,6 +144,7 @@ func Survey(ctx context.Context, root string, m *Matcher) (Report, error) {
 				add(e, KindUnreadable, true, "the file cannot be read, so every method would fail on it", err.Error())
 			}
 		case e.Mode&fs.ModeSymlink != 0:
+			r.Symlinks++
 		default:
 			add(e, KindSpecial, false, "not a file, directory or symlink: the tree digest ignores it and the tar streams leave it out", "")
 		}
@@ -297,7 +305,7 @@ func (g findingGroup) text(m Carrier) string {
 		}
 	}
 	what := map[string]string{KindSpecial: "special entries", KindUnreadable: "unreadable entries",
-		KindNewline: "names with a newline", KindLongPath: "paths too long"}[g.kind]
+		KindNewline: "names with a newline", KindLongPath: "paths too long", KindLongName: "names of 255 bytes"}[g.kind]
 	if g.excluded {
 		what = "excluded " + what
 	}

@@ -304,3 +304,38 @@ func BenchmarkSurvey(b *testing.B) {
 		b.ReportMetric(float64(rep.Entries), "entries")
 	}
 }
+
+// TestSurveyLongNamesAndSymlinks: a kept name of 255 bytes is a long-name finding (an
+// excluded one is not), and the kept symlinks are counted.
+func TestSurveyLongNamesAndSymlinks(t *testing.T) {
+	root := t.TempDir()
+	long := strings.Repeat("n", 255)
+	for _, d := range []string{"keep", "drop"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, d, long), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(long, filepath.Join(root, d, "link")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := NewMatcher([]string{"drop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Survey(context.Background(), root, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var longs []string
+	for _, f := range r.Findings {
+		if f.Kind == KindLongName {
+			longs = append(longs, f.Rel)
+		}
+	}
+	if len(longs) != 1 || longs[0] != "keep/"+long || r.Symlinks != 1 {
+		t.Errorf("long names %q, symlinks %d; want keep/<255 bytes> and 1", longs, r.Symlinks)
+	}
+}
