@@ -185,9 +185,13 @@ func BuildWith(ctx context.Context, cacheDir string, r Recipe, log io.Writer, se
 		if installed = parseDpkgList([]byte(out)); len(installed) == 0 {
 			return Image{}, fmt.Errorf("build rootfs %s: the second stage listed no installed package", key)
 		}
-		// The guest powered off without unmounting: replay the journal.
+		// The guest powered off without unmounting: replay the journal and tidy up. e2fsck
+		// exits 1 when it corrected something, which is what -p is for.
 		if _, err := runCmd(ctx, nil, "", "e2fsck", "-f", "-p", tmpImg); err != nil {
-			return Image{}, fmt.Errorf("build rootfs %s: e2fsck -p after the second stage: %w", key, err)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				return Image{}, fmt.Errorf("build rootfs %s: e2fsck -p after the second stage: %w", key, err)
+			}
 		}
 	}
 	if _, err := runCmd(ctx, nil, "", "e2fsck", "-f", "-n", tmpImg); err != nil {
