@@ -82,7 +82,8 @@ type Cell struct {
 	DigestOK   *bool             `json:"digest_match,omitempty"`
 	Accel      string            `json:"accel"`
 	Warnings   []string          `json:"warnings,omitempty"`
-	Facts      map[string]string `json:"facts,omitempty"` // what the method chose on this host (ext4 route, virtiofsd flavour...)
+	Facts      map[string]string `json:"facts,omitempty"`  // what the method chose on this host (ext4 route, virtiofsd flavour...)
+	Mounts     []string          `json:"mounts,omitempty"` // the tree's mounts in the guest, with the options it actually got
 	Verify     *Verify           `json:"verify,omitempty"`
 	Memory     *Memory           `json:"memory,omitempty"` // at the end of the workload
 	Lit        *Lit              `json:"lit,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -410,6 +411,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 		a.send(end)
 	}
 	if ran {
+		res.Mounts = treeMounts(path.Join("/", w.Chroot, root))
 		a.send(protocol.Event{Kind: protocol.EventResult, Step: label, Result: &res})
 	}
 	return err

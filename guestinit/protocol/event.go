@@ -88,6 +88,10 @@ type Result struct {
 	// PageCacheKiB is the guest's page cache (Cached in /proc/meminfo) at the end of the
 	// workload.
 	PageCacheKiB int64 `json:"page_cache_kib,omitempty"`
+	// Mounts are the mounts the tree reached the workload through, as /proc/self/mountinfo
+	// has them: "MOUNTPOINT FSTYPE SOURCE OPTIONS SUPEROPTIONS", the options those the guest
+	// actually got.
+	Mounts []string `json:"mounts,omitempty"`
 }
 
 var knownKinds = map[EventKind]bool{

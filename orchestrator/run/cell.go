@@ -330,6 +330,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 		cr.res.ExitCode = &code
 	}
 	cr.res.Digest = r.Digest
+	cr.res.Mounts = r.Mounts
 }
 
 // recordMemory notes, at the end of the workload, QEMU's resident memory on the host and the

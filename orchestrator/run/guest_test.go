@@ -141,6 +141,12 @@ workload: {builtin: read-all, timeout: 5m}
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The guest's mounts as the kernel has them: the 9p lower layer with the msize asked for,
+	// and the overlay at the mountpoint.
+	if m := strings.Join(res.Mounts, "\n"); !strings.Contains(m, "/vmfsbench/lower 9p tree") || !strings.Contains(m, "msize=512000") ||
+		!strings.Contains(m, " overlay overlay ") {
+		t.Errorf("mounts %q, want the 9p lower layer (msize=512000) and the overlay", res.Mounts)
+	}
 	if res.Digest != host.Digest || res.DigestOK == nil || !*res.DigestOK {
 		t.Errorf("guest digest %s, host %s", res.Digest, host.Digest)
 	}
