@@ -115,9 +115,6 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 			if d.Err != nil {
 				return nil, d.Err
 			}
-			if err := v.refuse(c, d, o); err != nil {
-				return nil, err
-			}
 			if d.Flavor == FlavorC && SandboxFor(d.Flavor) == "namespace" && !hasCap(capSysAdmin) {
 				// It would fail only once QEMU connects, leaving the guest's mount to hang.
 				return nil, fmt.Errorf("the C virtiofsd %s must run as root: it enters new namespaces when QEMU connects "+
@@ -150,7 +147,16 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 		Warnings:   w,
 		HostOwners: !mapOwners,
 		Facts:      facts,
+		Refused:    errText(v.refuse(c, d, o)),
 	}, nil
+}
+
+// errText is err's text, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // entries is how many inodes the guest can look up in the share: the filtered tree's, plus
