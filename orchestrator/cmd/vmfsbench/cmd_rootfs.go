@@ -15,8 +15,9 @@ import (
 func cmdRootfs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rootfs build", stderr)
 	arch := fs.String("arch", rootfs.DefaultArch, "the guest's `ARCH`: x86_64, aarch64, or riscv64 (with --suite trixie; its second stage runs in a riscv64 guest)")
-	pkgs := fs.String("packages", strings.Join(rootfs.DefaultPackages, ","), "comma-separated Debian `PACKAGES` to install on the minimal base")
-	suite := fs.String("suite", rootfs.DefaultSuite, "the Debian `SUITE` (release)")
+	pkgs := fs.String("packages", "", "comma-separated Debian `PACKAGES` to install on the minimal base (default "+
+		strings.Join(rootfs.DefaultPackages, ",")+"; for trixie "+strings.Join(rootfs.TrixiePackages, ",")+")")
+	suite := fs.String("suite", "", "the Debian `SUITE` (release); default bookworm, trixie for riscv64")
 	mirror := fs.String("mirror", "", "Debian archive `URL` (default: the host apt's mirror for the suite)")
 	args, err := subcommand(fs, "build", args)
 	if err != nil {
@@ -27,7 +28,10 @@ func cmdRootfs(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if len(rest) > 0 {
 		return badArgs(fs)
 	}
-	r := rootfs.Recipe{Arch: *arch, Suite: *suite, Mirror: *mirror, Packages: strings.Split(*pkgs, ",")}
+	r := rootfs.Recipe{Arch: *arch, Suite: *suite, Mirror: *mirror}
+	if *pkgs != "" {
+		r.Packages = strings.Split(*pkgs, ",")
+	}
 	if err := r.Validate(); err != nil {
 		return usageError{err}
 	}
