@@ -66,6 +66,9 @@ func (a Arch) CPU() string { return a.info().CPU }
 // Console returns the kernel's name for a's first serial port, for console=.
 func (a Arch) Console() string { return a.info().Console }
 
+// KernelArgs are the kernel command line arguments a's guests always get.
+func (a Arch) KernelArgs() []string { return a.info().KernelArgs }
+
 // hasPmem says whether a's default machine has virtio-pmem-pci: riscv64's virt has none
 // (QEMU 7.2 and 10.0).
 func (a Arch) hasPmem() bool { return a != RISCV64 }

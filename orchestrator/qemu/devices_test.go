@@ -51,7 +51,7 @@ func TestBuild(t *testing.T) {
 	x86 := head("qemu-system-x86_64", "q35", "tcg", "max", "1", "2048M")
 	stdio := []string{"-serial", "stdio"}
 	kernel := []string{"-kernel", f.kernel}
-	x86Append := []string{"-append", "console=ttyS0 panic=-1 quiet"}
+	x86Append := []string{"-append", "console=ttyS0 panic=-1 quiet no_timer_check"}
 	long := strings.Repeat("s", 100)
 
 	for _, tt := range []struct {
@@ -68,7 +68,7 @@ func TestBuild(t *testing.T) {
 				"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "2048M",
 				"-serial", "stdio",
 				"-kernel", f.kernel,
-				"-append", "console=ttyS0 panic=-1 quiet"},
+				"-append", "console=ttyS0 panic=-1 quiet no_timer_check"},
 		},
 		{
 			name: "aarch64 everything but devices",
@@ -390,7 +390,7 @@ func TestQuote(t *testing.T) {
 		want string
 	}{
 		{[]string{"qemu-system-x86_64", "-m", "2048M"}, "qemu-system-x86_64 -m 2048M"},
-		{[]string{"-append", "console=ttyS0 panic=-1 quiet"}, "-append 'console=ttyS0 panic=-1 quiet'"},
+		{[]string{"-append", "console=ttyS0 panic=-1 quiet no_timer_check"}, "-append 'console=ttyS0 panic=-1 quiet no_timer_check'"},
 		{[]string{"-drive", "file=/a,,b.img,if=none"}, "-drive file=/a,,b.img,if=none"},
 		{[]string{"it's", ""}, `'it'\''s' ''`},
 		{[]string{"$HOME", "a*"}, "'$HOME' 'a*'"},

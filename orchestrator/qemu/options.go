@@ -240,7 +240,7 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 	if o.Initrd != "" {
 		argv = append(argv, "-initrd", o.Initrd)
 	}
-	kargs := append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, o.Append...)
+	kargs := append(append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, arch.KernelArgs()...), o.Append...)
 	argv = append(argv, "-append", strings.Join(kargs, " "))
 	argv = append(argv, o.Devices...)
 	argv = append(argv, o.Args...)

@@ -26,7 +26,7 @@ func TestPmemDevice(t *testing.T) {
 	}
 	stdio := []string{"-serial", "stdio"}
 	kernel := []string{"-kernel", f.kernel}
-	x86Append := []string{"-append", "console=ttyS0 panic=-1 quiet"}
+	x86Append := []string{"-append", "console=ttyS0 panic=-1 quiet no_timer_check"}
 	for _, tt := range []struct {
 		name string
 		arch Arch
