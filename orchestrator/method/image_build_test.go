@@ -21,13 +21,13 @@ import (
 )
 
 // needTool skips the test when a host tool is missing, unless CI is set: then it fails.
-func needTool(t *testing.T, tools ...string) {
+func needTool(t testing.TB, tools ...string) {
 	t.Helper()
 	testenv.Tool(t, tools...)
 }
 
 // needRoot skips a test that loop-mounts images or builds mount views when not root.
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	testenv.Root(t, "loop-mounting the built image to check it")
 }

@@ -20,7 +20,7 @@ import (
 
 // needGuest makes sure a real guest can boot: QEMU and a cached kernel. Without CI a missing
 // piece skips the test loudly; with CI=true it fails it.
-func needGuest(t *testing.T) {
+func needGuest(t testing.TB) {
 	t.Helper()
 	testenv.NotShort(t, "booting guests")
 	missing := func(what string) {
@@ -51,7 +51,7 @@ func buildStatic(t testing.TB, pkg, out string) {
 
 // runOne loads the spec (written into a temp dir beside tree), makes a Runner and runs the
 // spec's first cell. It fails the test if any process of the cell outlives it.
-func runOne(t *testing.T, specYAML string, setup func(*Runner)) (*results.Cell, *Runner) {
+func runOne(t testing.TB, specYAML string, setup func(*Runner)) (*results.Cell, *Runner) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "spec.yaml")
