@@ -3,8 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +10,6 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
@@ -43,8 +40,6 @@ func TestForeignArchEveryMethod(t *testing.T) {
 			for _, m := range method.Names() {
 				methods = append(methods, m+": {}")
 			}
-			dir := t.TempDir()
-			file := filepath.Join(dir, "spec.yaml")
 			y := fmt.Sprintf(`version: 1
 name: arch-%s
 guest: {arch: %s}
@@ -56,23 +51,8 @@ tree:
 workload: {builtin: read-all, timeout: 5m}
 methods: [%s]
 `, name, name, strings.Join(methods, ", "))
-			if err := os.WriteFile(file, []byte(y), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			e, err := spec.Load(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r, cells := startRunner(t, y, nil)
 			ctx := context.Background()
-			r, err := New(ctx, e, Options{Out: filepath.Join(dir, "out"), Digest: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			cells, err := r.Plan()
-			if err != nil {
-				t.Fatal(err)
-			}
 			if len(cells) != len(methods) {
 				t.Fatalf("%d cells, want one per method (%d)", len(cells), len(methods))
 			}

@@ -53,29 +53,8 @@ func buildStatic(t testing.TB, pkg, out string) {
 // spec's first cell. It fails the test if any process of the cell outlives it.
 func runOne(t testing.TB, specYAML string, setup func(*Runner)) (*results.Cell, *Runner) {
 	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(file, []byte(specYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e, err := spec.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	r, err := New(ctx, e, Options{Out: filepath.Join(dir, "out"), Digest: e.Workload.Builtin == "read-all"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if setup != nil {
-		setup(r)
-	}
-	cells, err := r.Plan()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := r.RunCell(ctx, cells[0])
+	r, cells := startRunner(t, specYAML, setup)
+	res := r.RunCell(context.Background(), cells[0])
 	t.Logf("cell %s: %s %s (wall %.1fs)", res.ID, res.Status, res.Error, res.Wall)
 	if left := processesMentioning(r.Dirs.Sockets); len(left) > 0 {
 		t.Errorf("processes of the cell left alive: %v", left)
@@ -87,6 +66,35 @@ func runOne(t testing.TB, specYAML string, setup func(*Runner)) (*results.Cell, 
 		t.Errorf("work directory of the cell not removed: %v", err)
 	}
 	return res, r
+}
+
+// startRunner writes specYAML into a new directory, loads it and probes the host as `run`
+// does, with the run directory beside the spec (the host digest too, for read-all); setup may
+// change the runner before the cells are planned. The runner is closed when the test ends.
+func startRunner(t testing.TB, specYAML string, setup func(*Runner)) (*Runner, []plan.Cell) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte(specYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := spec.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(context.Background(), e, Options{Out: filepath.Join(dir, "out"), Digest: e.Workload.Builtin == "read-all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if setup != nil {
+		setup(r)
+	}
+	cells, err := r.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, cells
 }
 
 // processesMentioning lists the pids whose command line contains s.

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
-	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
@@ -75,26 +74,8 @@ type hashedCell struct {
 // that the image is hashed when it is built and again at teardown, before it is removed.
 func runHashingImages(t *testing.T, specYAML string) []*hashedCell {
 	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(file, []byte(specYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e, err := spec.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, cells := startRunner(t, specYAML, func(r *Runner) { r.Options.Verify = true })
 	ctx := context.Background()
-	r, err := New(ctx, e, Options{Out: filepath.Join(dir, "out"), Digest: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	r.Options.Verify = true
-	cells, err := r.Plan()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*hashedCell
 	for _, c := range cells {
 		h := &hashedCell{}

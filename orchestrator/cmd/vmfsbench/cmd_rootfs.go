@@ -19,14 +19,8 @@ func cmdRootfs(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		strings.Join(rootfs.DefaultPackages, ",")+"; for trixie "+strings.Join(rootfs.TrixiePackages, ",")+")")
 	suite := fs.String("suite", "", "the Debian `SUITE` (release); default bookworm, trixie for riscv64")
 	mirror := fs.String("mirror", "", "Debian archive `URL` (default: the host apt's mirror for the suite)")
-	args, err := subcommand(fs, "build", args)
-	if err != nil {
+	if err := flagsOnly(fs, "build", args); err != nil {
 		return err
-	}
-	if rest, err := parseArgs(fs, args); err != nil {
-		return err
-	} else if len(rest) > 0 {
-		return badArgs(fs)
 	}
 	r := rootfs.Recipe{Arch: *arch, Suite: *suite, Mirror: *mirror}
 	if *pkgs != "" {

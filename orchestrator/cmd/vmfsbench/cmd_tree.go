@@ -16,14 +16,8 @@ func cmdTree(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	major := fs.Int("version", 15, "the LLVM `MAJOR` release: 15 (Debian 12) or 19 (Debian 13)")
 	arch := fs.String("arch", "x86_64", "the guest's `ARCH`, whose tools go into build/stage2cross: x86_64, aarch64 or riscv64")
 	mirror := fs.String("mirror", "", "Debian archive `URL` (default: the host apt's mirror for the release's suite)")
-	args, err := subcommand(fs, "llvm", args)
-	if err != nil {
+	if err := flagsOnly(fs, "llvm", args); err != nil {
 		return err
-	}
-	if rest, err := parseArgs(fs, args); err != nil {
-		return err
-	} else if len(rest) > 0 {
-		return badArgs(fs)
 	}
 	cache, err := kernel.CacheDir()
 	if err != nil {

@@ -247,14 +247,8 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func cmdKernel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kernel fetch", stderr)
 	arch := fs.String("arch", "x86_64", "the guest's `ARCH`: x86_64, aarch64 or riscv64 (Debian 13's kernel)")
-	args, err := subcommand(fs, "fetch", args)
-	if err != nil {
+	if err := flagsOnly(fs, "fetch", args); err != nil {
 		return err
-	}
-	if rest, err := parseArgs(fs, args); err != nil {
-		return err
-	} else if len(rest) > 0 {
-		return badArgs(fs)
 	}
 	cache, err := kernel.CacheDir()
 	if err != nil {
@@ -265,6 +259,21 @@ func cmdKernel(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{err}
 	}
 	fmt.Fprintf(stdout, "kernel   %s (%s, %s)\nvmlinuz  %s\nmodules  %s\n", k.Version, k.Arch, k.Package, k.Vmlinuz, k.ModulesDir)
+	return nil
+}
+
+// flagsOnly parses the flags of the two-word command "<name> sub", which takes no other
+// argument.
+func flagsOnly(fs *flag.FlagSet, sub string, args []string) error {
+	args, err := subcommand(fs, sub, args)
+	if err != nil {
+		return err
+	}
+	if rest, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return badArgs(fs)
+	}
 	return nil
 }
 
