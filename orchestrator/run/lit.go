@@ -13,7 +13,8 @@ import (
 )
 
 var (
-	litCount   = regexp.MustCompile(`^\s+(Passed|Failed|Unsupported|Expectedly Failed|Unexpectedly Passed|Unresolved|Timed Out|Excluded|Skipped)\s*:\s*(\d+)\s*$`)
+	// LLVM 15's lit prints "  Passed: 450", LLVM 19's "  Passed  :  16 (3.21%)".
+	litCount   = regexp.MustCompile(`^\s+(Passed|Failed|Unsupported|Expectedly Failed|Unexpectedly Passed|Unresolved|Timed Out|Excluded|Skipped)\s*:\s*(\d+)(\s+\([0-9.]+%\))?\s*$`)
 	litTime    = regexp.MustCompile(`^Testing Time:\s*([0-9.]+)s`)
 	litSlowest = regexp.MustCompile(`^\s*([0-9.]+)s: (.+)$`)
 )

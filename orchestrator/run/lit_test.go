@@ -36,3 +36,22 @@ func TestParseLit(t *testing.T) {
 		t.Error("plain output taken for lit's")
 	}
 }
+
+// TestParseLit19 reads LLVM 19's lit summary, whose counts carry a percentage.
+func TestParseLit19(t *testing.T) {
+	l := parseLit(strings.NewReader(`-- Testing: 16 of 499 tests, 2 workers --
+Slowest Tests:
+--------------------------------------------------------------------------
+4.12s: LLVM :: Assembler/2002-04-07-HexFloatConstants.ll
+0.98s: LLVM :: Assembler/2002-08-22-DominanceProblem.ll
+
+Testing Time: 15.88s
+
+Total Discovered Tests: 499
+  Excluded: 483 (96.79%)
+  Passed  :  16 (3.21%)
+`))
+	if l == nil || l.Passed != 16 || l.Counts["Excluded"] != 483 || l.Seconds != 15.88 || len(l.Slowest) != 2 {
+		t.Errorf("lit %+v", l)
+	}
+}
