@@ -11,7 +11,7 @@ TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-syst
             debootstrap:debootstrap \
             qemu-system-aarch64:qemu-system-arm qemu-system-riscv64:qemu-system-misc
 
-.PHONY: all build agents deps tools kernel test test-faults test-short test-debian13 vet demo bench clean
+.PHONY: all build agents deps tools kernel test test-faults test-short test-debian13 vet demo study bench clean
 
 all: build
 
@@ -84,6 +84,14 @@ test-short: build
 # (dropping the page cache needs root), and has the guest verify owners and writability.
 demo: kernel
 	$(BIN) run --verify specs/demo.yaml
+
+# study runs the seed study in miniature, from nothing, in the three commands the README
+# shows: a real riscv64 LLVM 19 tree, a Debian 13 riscv64 guest root (its second stage runs in
+# an emulated guest: about 20 minutes here), then specs/replica-llvm-riscv64.yaml. As root.
+study: kernel
+	$(BIN) tree llvm --version 19 --arch riscv64
+	$(BIN) rootfs build --arch riscv64
+	$(BIN) run specs/replica-llvm-riscv64.yaml
 
 # bench runs every Go benchmark once, then vmfsbench-bench: each figure of BENCHMARKS.md next
 # to its reference (the raw tool by hand) on the 20,000-file synthetic tree, with the ratio,
