@@ -9,9 +9,17 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
+// debian12Tools are the host tools of a Debian 12 host as the probe finds them (e2fsprogs
+// 1.47.0, no tar input; QEMU's C virtiofsd), so that plans in unit tests do not depend on the
+// host the tests run on.
+var debian12Tools = Found{
+	e2fsprogs.Name: {Path: "/usr/sbin/mkfs.ext4", Version: "mke2fs 1.47.0 (5-Feb-2023)", Detail: E2fsVersion{1, 47, 0}},
+	"virtiofsd": {Path: cVirtiofsd, Version: "virtiofsd version 7.2.22", Detail: Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC}},
+}
+
 func cfg(params Params) Config {
 	return Config{Params: params, Tree: "/src/tree", Work: "/run/w", Sockets: "/tmp/s",
-		Exclude: []string{".git"}, Hidden: []string{".git"}, CanMount: true,
+		Exclude: []string{".git"}, Hidden: []string{".git"}, CanMount: true, Tools: debian12Tools,
 		Owner: &tree.Owner{UID: 1001, GID: 1001}, Mountpoint: "/root/tree", Memory: 1 << 30}
 }
 
@@ -30,7 +38,7 @@ func TestHostCommands(t *testing.T) {
 		{"ext4", Params{"size": "2GiB"},
 			"mkfs.ext4 -q -F -t ext4 -O ^has_journal -m 0 -E lazy_itable_init=0,lazy_journal_init=0 -N 131072 " +
 				"-d /run/w/view/view /run/w/tree.ext4 2097152k debugfs -w -f /run/w/ext4-fixup.debugfs /run/w/tree.ext4"},
-		{"virtiofs", Params{"cache": "never", "thread_pool_size": int64(16), "daemon": "/usr/lib/qemu/virtiofsd"},
+		{"virtiofs", Params{"cache": "never", "thread_pool_size": int64(16), "daemon": "auto"},
 			"/usr/lib/qemu/virtiofsd --socket-path=/tmp/s/virtiofsd.sock -o source=/src/tree -o cache=none -o sandbox=namespace --thread-pool-size=16 --rlimit-nofile=1048576"},
 	} {
 		m, err := Lookup(tc.method)
