@@ -14,7 +14,7 @@ import (
 // host the tests run on.
 var debian12Tools = Found{
 	e2fsprogs.Name: {Path: "/usr/sbin/mkfs.ext4", Version: "mke2fs 1.47.0 (5-Feb-2023)", Detail: E2fsVersion{1, 47, 0}},
-	"virtiofsd": {Path: cVirtiofsd, Version: "virtiofsd version 7.2.22", Detail: Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC}},
+	"virtiofsd":    {Path: cVirtiofsd, Version: "virtiofsd version 7.2.22", Detail: Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC}},
 }
 
 func cfg(params Params) Config {
