@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -100,6 +102,17 @@ func (Erofs) Plan(c Config) (Plan, error) {
 	}
 	argv = append(argv, image, c.Tree)
 	build := Step{Kind: StepBuildImage, Desc: "build the EROFS image", Commands: [][]string{argv}}
+	if c.Params.Str("compression") == "none" {
+		// mkfs.erofs 1.8.6 hangs, never exits, when the disk fills (seen in the Debian 13
+		// lane): an uncompressed image holds at least the tree's bytes, so a disk with less
+		// free space is refused before the tool runs.
+		build.Run = func(ctx context.Context, env Env) (func(), error) {
+			if err := enoughSpace(filepath.Dir(image), c.Size.Bytes); err != nil {
+				return nil, err
+			}
+			return nil, RunCommands(ctx, env, build.Commands)
+		}
+	}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir, FSType: "erofs", ReadOnly: true}
 	var dev Device = Disk{Path: image, ReadOnly: true}
 	lower := []string{"virtio_blk", "crc32c_generic", "erofs"}
@@ -126,6 +139,19 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		Guest:   append([]protocol.Step{mount}, guest...),
 		Refused: erofsLongNames(c),
 	}, nil
+}
+
+// enoughSpace fails, with ENOSPC's own words, when the file system of dir has fewer than
+// need bytes free.
+func enoughSpace(dir string, need int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return nil // the tool will say what is wrong
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < need {
+		return fmt.Errorf("%s: no space left on device: the image needs at least %d bytes, %d are free", dir, need, free)
+	}
+	return nil
 }
 
 // erofsLongNames refuses a tree with a name of 255 bytes when mkfs.erofs is older than 1.8:
