@@ -72,9 +72,11 @@ test-faults: kernel
 # test binaries are built here and run chrooted in a trixie root that .ci/debian13 makes once
 # with debootstrap in the user cache. As root.
 # The foreign-arch boots and the LLVM/lit runs in a guest rootfs do not depend on the host's
-# stack: the lane leaves them to the first.
+# stack: the lane leaves them to the first. So do the odd-tree cases through ext4: in the
+# lane's chroot the build cannot id-map its view, debugfs must set the owners, and debugfs
+# cannot name the odd tree's newline names (the survey's documented limit).
 test-debian13: kernel
-	.ci/debian13 -test.skip 'TestForeignArchEveryMethod|TestRealLLVMLitInGuest|TestLitInRootfs'
+	.ci/debian13 -test.skip 'TestForeignArchEveryMethod|TestRealLLVMLitInGuest|TestLitInRootfs|TestOddTreeEveryMethod|TestPmemEveryTree'
 
 # test-short runs the tests that need no guest.
 test-short: build

@@ -161,7 +161,9 @@ func ext4Argv(c Config) []string {
 // `tar | mkfs.ext4 -d -` wherever mkfs.ext4 reads tar (e2fsprogs 1.47.1 and libarchive),
 // else the fastest route that works here.
 func ext4Route(c Config) string {
-	if m, ok := c.Tools[e2fsprogs.Name].Detail.(Mke2fs); ok && m.TarInput {
+	// The tar route cannot carry a name that is not UTF-8: libarchive, reading the stream
+	// for mkfs.ext4, fails on it ("Pathname can't be converted from UTF-8").
+	if m, ok := c.Tools[e2fsprogs.Name].Detail.(Mke2fs); ok && m.TarInput && c.Survey.NonUTF8 == 0 {
 		return RouteTar
 	}
 	switch {

@@ -217,6 +217,11 @@ func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader)
 	out := &tailWriter{w: log, prefix: argv[0] + ": "}
 	cmd := proc.Command(ctx, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, out
+	if stdin != nil {
+		// A tool reading a tar stream (mkfs.ext4 -d - through libarchive) converts the
+		// archive's UTF-8 path names to the locale's charset and fails in the C locale.
+		cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	}
 	err := cmd.Run()
 	out.flush()
 	if err != nil {

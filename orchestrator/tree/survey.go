@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,6 +80,7 @@ type Report struct {
 	Entries  int64  // entries left after the exclusions (none below a path too long)
 	Longest  string // the longest relative path left, for the guest's own PATH_MAX check
 	Symlinks int64  // symlinks left after the exclusions
+	NonUTF8  int64  // names left that are not valid UTF-8 (libarchive's tar reading refuses them)
 	Findings []Finding
 }
 
@@ -126,6 +128,9 @@ func Survey(ctx context.Context, root string, m *Matcher) (Report, error) {
 			r.Longest = e.Rel
 		}
 		name := e.Rel[strings.LastIndexByte(e.Rel, '/')+1:]
+		if !utf8.ValidString(name) {
+			r.NonUTF8++
+		}
 		if len(name) >= nameMax {
 			add(e, KindLongName, false, fmt.Sprintf("a name of %d bytes (NAME_MAX): every file system here stores it, but not every image builder does", nameMax), "")
 		}
