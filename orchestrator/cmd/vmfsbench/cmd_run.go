@@ -16,6 +16,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
@@ -103,14 +104,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 	if dir == "" {
-		if dir = *out; dir == "" {
-			dir = run.DefaultOut(e.Name, time.Now())
-		}
-		if dir, err = filepath.Abs(dir); err != nil {
-			return usageError{err}
-		}
-		if err := run.CheckOut(dir, e); err != nil {
-			return usageError{err}
+		if dir, err = runDir(*out, e); err != nil {
+			return err
 		}
 		// The directory is made atomically with its marker and locked while the run uses
 		// it. Two runs of one spec started within a second share a default directory: the
@@ -260,4 +255,21 @@ func writeTable(w io.Writer, cells []*results.Cell) {
 			fmt.Fprintf(w, "%s: %s\n", c.ID, strings.ReplaceAll(c.Error, "\n", " "))
 		}
 	}
+}
+
+// runDir is the run directory a run or a Slurm submission writes: -o, or the default one under
+// results/runs, made absolute and checked not to overlap the tree.
+func runDir(out string, e *spec.Experiment) (string, error) {
+	dir := out
+	if dir == "" {
+		dir = run.DefaultOut(e.Name, time.Now())
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", usageError{err}
+	}
+	if err := run.CheckOut(dir, e); err != nil {
+		return "", usageError{err}
+	}
+	return dir, nil
 }

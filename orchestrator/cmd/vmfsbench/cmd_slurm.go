@@ -132,14 +132,8 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			*tasks = rec.Tasks
 		}
 	} else {
-		if dir = *out; dir == "" {
-			dir = run.DefaultOut(e.Name, time.Now())
-		}
-		if dir, err = filepath.Abs(dir); err != nil {
-			return usageError{err}
-		}
-		if err := run.CheckOut(dir, e); err != nil {
-			return usageError{err}
+		if dir, err = runDir(*out, e); err != nil {
+			return err
 		}
 		// Made now, as a run makes it (spec.yaml, cells/, the lock file), and left unlocked
 		// for the tasks.
