@@ -9,10 +9,11 @@ import (
 // writeMemory gives, per group, the medians over its ok cells of what the guest measured of
 // read-all (the timed pass that only reads, the untimed digest pass) and of the memory at the
 // end of the workload: QEMU's resident set on the host and the part of it that is mapped
-// files (a pmem image the guest has read), and the guest's page cache. Nothing when no
+// files (a pmem image the guest has read), the guest's page cache, and the guest's page
+// faults over the workload (all, and the major ones that waited for I/O). Nothing when no
 // cell recorded memory.
 func writeMemory(b *bytes.Buffer, s *Summary) {
-	type fig struct{ read, digest, rss, file, cache []float64 }
+	type fig struct{ read, digest, rss, file, cache, faults, major []float64 }
 	figs := map[string]*fig{}
 	any := false
 	for _, c := range s.Cells {
@@ -32,20 +33,25 @@ func writeMemory(b *bytes.Buffer, s *Summary) {
 			f.rss, f.file = append(f.rss, mib(m.QEMURSSKiB)), append(f.file, mib(m.QEMUFileKiB))
 			f.cache = append(f.cache, mib(m.GuestPageCacheKiB))
 		}
+		if c.Guest.PageFaults > 0 {
+			f.faults, f.major = append(f.faults, float64(c.Guest.PageFaults)), append(f.major, float64(c.Guest.MajorFaults))
+		}
 	}
 	if !any {
 		return
 	}
 	fmt.Fprint(b, "Guest and memory figures at the end of the workload (medians; read and digest pass on the guest's clock, "+
-		"read-all only; QEMU's resident set on the host, of which mapped files, and the guest's page cache, MiB):\n\n"+
-		"| group | read | digest pass | QEMU RSS | of it mapped files | guest page cache |\n|---|---|---|---|---|---|\n")
+		"read-all only; QEMU's resident set on the host, of which mapped files, and the guest's page cache, MiB; "+
+		"the guest's page faults over the workload, of which major, that waited for I/O):\n\n"+
+		"| group | read | digest pass | QEMU RSS | of it mapped files | guest page cache | page faults | major |\n"+
+		"|---|---|---|---|---|---|---|---|\n")
 	for _, g := range s.Groups {
 		f := figs[g.Group]
 		if g.OK == 0 || f == nil {
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdCode(g.Group), medDuration(f.read), medDuration(f.digest),
-			medMiB(f.rss), medMiB(f.file), medMiB(f.cache))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCode(g.Group), medDuration(f.read), medDuration(f.digest),
+			medMiB(f.rss), medMiB(f.file), medMiB(f.cache), medCount(f.faults), medCount(f.major))
 	}
 	fmt.Fprintln(b)
 }
@@ -69,6 +75,13 @@ func medDuration(v []float64) string {
 }
 
 func medMiB(v []float64) string {
+	if m, ok := medOf(v); ok {
+		return fmt.Sprintf("%.0f", m)
+	}
+	return "—"
+}
+
+func medCount(v []float64) string {
 	if m, ok := medOf(v); ok {
 		return fmt.Sprintf("%.0f", m)
 	}

@@ -177,6 +177,10 @@ type GuestFigures struct {
 	Symlinks      int64   `json:"symlinks"`
 	Bytes         int64   `json:"bytes"`
 	Entries       int64   `json:"entries,omitempty"`
+	// PageFaults and MajorFaults are the guest's page faults over the workload (read-all:
+	// its timed pass); a major one waited for I/O.
+	PageFaults  int64 `json:"page_faults,omitempty"`
+	MajorFaults int64 `json:"major_faults,omitempty"`
 }
 
 // Finish computes Total and marks the result ok when no error was recorded.

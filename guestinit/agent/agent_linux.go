@@ -362,6 +362,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	const label = "workload"
 	a.send(protocol.Event{Kind: protocol.EventStepStart, Step: label, Msg: w.Kind + " " + root})
 	start := now()
+	faultsAtStart := readFaults()
 	var res protocol.Result
 	var err error
 	ran := true    // whether res means something even if err is set
@@ -370,6 +371,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	case protocol.WorkloadReadAll:
 		res, err = readAllVerified(ctx, untimed, root, w.Readers, func(r *protocol.Result) {
 			r.PageCacheKiB = pageCacheKiB()
+			faultsAtStart.since(r)
 			end := *r
 			end.Seconds = now() - start
 			a.send(protocol.Event{Kind: protocol.EventStepEnd, Step: label, Result: &end})
@@ -398,6 +400,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	} else {
 		if ran && res.PageCacheKiB == 0 {
 			res.PageCacheKiB = pageCacheKiB()
+			faultsAtStart.since(&res)
 		}
 		end := protocol.Event{Kind: protocol.EventStepEnd, Step: label, Result: &protocol.Result{Seconds: now() - start}}
 		if ran {

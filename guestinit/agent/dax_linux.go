@@ -98,6 +98,41 @@ func pageCacheKiB() int64 {
 	return meminfoKiB(f, "Cached")
 }
 
+// faults are the guest's page-fault counters: pgfault (all faults) and pgmajfault (those
+// that waited for I/O) in /proc/vmstat; zero if unknown.
+type faults struct{ all, major int64 }
+
+func readFaults() faults {
+	f, err := os.Open("/proc/vmstat")
+	if err != nil {
+		return faults{}
+	}
+	defer f.Close()
+	return vmstatFaults(f)
+}
+
+// vmstatFaults reads the fault counters from a /proc/vmstat table.
+func vmstatFaults(r io.Reader) faults {
+	var n faults
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, v, _ := strings.Cut(sc.Text(), " ")
+		switch name {
+		case "pgfault":
+			n.all, _ = strconv.ParseInt(v, 10, 64)
+		case "pgmajfault":
+			n.major, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return n
+}
+
+// since records in r the faults counted since f.
+func (f faults) since(r *protocol.Result) {
+	now := readFaults()
+	r.PageFaults, r.MajorFaults = max(0, now.all-f.all), max(0, now.major-f.major)
+}
+
 // meminfoKiB is the value of field in a /proc/meminfo table, in KiB.
 func meminfoKiB(r io.Reader, field string) int64 {
 	sc := bufio.NewScanner(r)

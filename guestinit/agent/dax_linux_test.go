@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 )
 
 func TestDaxOn(t *testing.T) {
@@ -35,5 +37,24 @@ func TestMeminfoKiB(t *testing.T) {
 	}
 	if got := meminfoKiB(strings.NewReader(m), "Nope"); got != 0 {
 		t.Errorf("Nope = %d", got)
+	}
+}
+
+func TestVmstatFaults(t *testing.T) {
+	v := "pgpgin 1234\npgfault 98765\npgmajfault 321\npgrefill 0\n"
+	if got := vmstatFaults(strings.NewReader(v)); got != (faults{all: 98765, major: 321}) {
+		t.Errorf("vmstatFaults = %+v", got)
+	}
+	// The counters grow over a workload that touches memory: this process's own faults
+	// are in them.
+	before := readFaults()
+	b := make([]byte, 8<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	var r protocol.Result
+	before.since(&r)
+	if before.all == 0 || r.PageFaults < int64(len(b)/4096)/2 || r.MajorFaults < 0 {
+		t.Errorf("faults at start %+v, over 8 MiB of new pages %d (major %d)", before, r.PageFaults, r.MajorFaults)
 	}
 }

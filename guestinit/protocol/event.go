@@ -88,6 +88,11 @@ type Result struct {
 	// PageCacheKiB is the guest's page cache (Cached in /proc/meminfo) at the end of the
 	// workload.
 	PageCacheKiB int64 `json:"page_cache_kib,omitempty"`
+	// PageFaults and MajorFaults count the guest's page faults over the workload (pgfault
+	// and pgmajfault in /proc/vmstat; for read-all, the timed pass alone). A major fault
+	// waited for I/O: a page read from a disk, which a DAX mapping never needs.
+	PageFaults  int64 `json:"page_faults,omitempty"`
+	MajorFaults int64 `json:"major_faults,omitempty"`
 	// Mounts are the mounts the tree reached the workload through, as /proc/self/mountinfo
 	// has them: "MOUNTPOINT FSTYPE SOURCE OPTIONS SUPEROPTIONS", the options those the guest
 	// actually got.

@@ -325,6 +325,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 	g := &cr.res.Guest
 	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
 	g.VerifySeconds = r.VerifySeconds
+	g.PageFaults, g.MajorFaults = r.PageFaults, r.MajorFaults
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code

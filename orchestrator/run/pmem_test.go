@@ -54,6 +54,9 @@ func TestPmemEveryTree(t *testing.T) {
 				if res.Memory == nil || res.Memory.QEMURSSKiB <= 0 || res.Memory.GuestPageCacheKiB <= 0 {
 					t.Errorf("%s: memory figures %+v", res.ID, res.Memory)
 				}
+				if res.Guest.PageFaults <= 0 {
+					t.Errorf("%s: no page faults counted over the workload: %+v", res.ID, res.Guest)
+				}
 				if res.Guest.VerifySeconds <= 0 || res.Phases[results.PhaseVerify] <= 0 {
 					t.Errorf("%s: no digest pass recorded: guest %+v, phases %v", res.ID, res.Guest, res.Phases)
 				}
