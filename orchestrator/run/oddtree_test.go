@@ -184,17 +184,7 @@ workload: {builtin: read-all, timeout: 5m}
 func TestSparseFileInImages(t *testing.T) {
 	needGuest(t)
 	root := t.TempDir()
-	for p, c := range map[string]string{"a.txt": "hello\n", "zero": ""} {
-		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(root, "sparse"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(root, "sparse"), 4<<30); err != nil {
-		t.Fatal(err)
-	}
+	sparseTree(t, root)
 	images := map[string]int64{} // method -> largest image seen in its work directory
 	fr := runFault(t, faultSpec("sparse", "squashfs: {compression: none}, erofs: {compression: lz4}, ext4: {}",
 		"tree: {path: "+root+"}\nworkload: {builtin: stat-all, timeout: 5m}\n"),
@@ -217,6 +207,23 @@ func TestSparseFileInImages(t *testing.T) {
 		if images[c.Method] == 0 || images[c.Method] > 256<<20 {
 			t.Errorf("%s: the image used %d bytes of disk", c.ID, images[c.Method])
 		}
+	}
+}
+
+// sparseTree makes the sparse test tree in root: a 6-byte file, an empty one and a 4 GiB file
+// that is one hole.
+func sparseTree(t *testing.T, root string) {
+	t.Helper()
+	for p, c := range map[string]string{"a.txt": "hello\n", "zero": ""} {
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "sparse"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(root, "sparse"), 4<<30); err != nil {
+		t.Fatal(err)
 	}
 }
 

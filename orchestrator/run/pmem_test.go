@@ -15,7 +15,7 @@ import (
 )
 
 // TestPmemEveryTree boots guests that get each test tree (the odd-tree catalogue, a
-// synthetic LLVM-shaped tree with the seed's exclusions and owner) through erofs and ext4 on
+// synthetic LLVM-shaped tree with the seed's exclusions and owner, the sparse tree) through erofs and ext4 on
 // virtio-pmem mounted with DAX: read-all must see the host's digest, the agent's DAX check
 // must pass (a cell fails if mountinfo shows DAX off), --verify's write at the tree's root
 // must succeed (ext4 is mounted read-write on its private mapping) and the image file must
@@ -28,9 +28,17 @@ func TestPmemEveryTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	oddTree(t, odd)
+	sparse := filepath.Join(t.TempDir(), "sparse")
+	if err := os.Mkdir(sparse, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sparseTree(t, sparse)
 	for _, tc := range []struct{ name, tree string }{
 		{"odd", "tree:\n  path: \"" + odd + "\"\n"},
 		{"synthetic", "tree:\n  synthetic: {files: 500, bytes: 2MiB, seed: 23}\n"},
+		// A 4 GiB hole: uncompressed erofs writes it out (a 4.5 GiB image and device), ext4
+		// keeps it a hole. The guest reads and hashes all 4 GiB through the DAX mapping.
+		{"sparse", "tree:\n  path: \"" + sparse + "\"\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			yaml := faultSpec("pmem-"+tc.name, "erofs: {device: pmem}, ext4: {device: pmem}", tc.tree+
