@@ -398,7 +398,7 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 			a.logf("workload: %v", err)
 		}
 	} else {
-		if ran && res.PageCacheKiB == 0 {
+		if ran { // read-all, which measures these at the end of its timed pass, ended above
 			res.PageCacheKiB = pageCacheKiB()
 			faultsAtStart.since(&res)
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
 )
@@ -313,13 +314,7 @@ func TestToolMissing(t *testing.T) {
 	dir := t.TempDir()
 	bin := t.TempDir()
 	for _, tool := range []string{"qemu-system-x86_64", "mkfs.ext4", "mkfs.erofs", "go"} {
-		p, err := exec.LookPath(tool)
-		if err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("CI=true but %s is missing", tool)
-			}
-			t.Skipf("!!! SKIPPING: %s is not installed !!!", tool)
-		}
+		p := testenv.Tool(t, tool)[0]
 		must(t, os.Symlink(p, filepath.Join(bin, tool)))
 	}
 	for _, tc := range []struct {
