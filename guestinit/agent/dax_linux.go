@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/mountinfo"
 )
 
 // deviceWait bounds the wait for a DAX mount's device: the nvdimm bus registers a
@@ -49,29 +50,16 @@ func daxMount(ctx context.Context, s protocol.Step) error {
 // on: a super option "dax" or "dax=always" (ext4 and erofs show these; erofs drops the
 // option when the device cannot do DAX).
 func daxOn(r io.Reader, target string) error {
-	var opts string
-	found, want := false, mountinfoEscape.Replace(target)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint options [optional...] - fstype source superopts
-		f := strings.Fields(sc.Text())
-		sep := -1
-		for i, x := range f {
-			if x == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 5 || sep < 0 || sep+3 >= len(f) {
-			continue
-		}
-		if f[4] == want {
-			found, opts = true, f[sep+3]
-		}
-	}
-	if err := sc.Err(); err != nil {
+	data, err := io.ReadAll(r)
+	if err != nil {
 		return err
+	}
+	var opts string
+	found := false
+	for _, m := range mountinfo.Parse(string(data)) {
+		if m.Point == target {
+			found, opts = true, m.Super
+		}
 	}
 	if !found {
 		return fmt.Errorf("%s is not in /proc/self/mountinfo", target)
@@ -83,10 +71,6 @@ func daxOn(r io.Reader, target string) error {
 	}
 	return errors.New("DAX is not on for " + target + " (mountinfo super options: " + opts + "): the device or the file system cannot map the tree directly")
 }
-
-// mountinfoEscape writes a path as mountinfo does: blank, tab, newline and backslash as
-// octal escapes.
-var mountinfoEscape = strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`)
 
 // pageCacheKiB is the guest's page cache, Cached in /proc/meminfo, in KiB; 0 if unknown.
 func pageCacheKiB() int64 {

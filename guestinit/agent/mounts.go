@@ -4,6 +4,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/vmfsbench/vmfsbench/internal/mountinfo"
 )
 
 // treeMounts are the mounts the tree reaches the workload through, as the kernel has them in
@@ -19,44 +21,14 @@ func treeMounts(treePath string) []string {
 	return parseTreeMounts(string(data), path.Clean(treePath))
 }
 
-// parseTreeMounts picks the tree's mounts from mountinfo text (see proc(5): ID PARENT
-// MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS).
-func parseTreeMounts(mountinfo, treePath string) []string {
+// parseTreeMounts picks the tree's mounts from mountinfo text.
+func parseTreeMounts(text, treePath string) []string {
 	var out []string
-	for _, line := range strings.Split(mountinfo, "\n") {
-		before, after, ok := strings.Cut(line, " - ")
-		if !ok {
+	for _, m := range mountinfo.Parse(text) {
+		if m.Point != treePath && m.Point != "/vmfsbench/lower" && !strings.HasPrefix(m.Point, "/vmfsbench/lower/") {
 			continue
 		}
-		f, g := strings.Fields(before), strings.Fields(after)
-		if len(f) < 6 || len(g) < 3 {
-			continue
-		}
-		mp := unescapeOctal(f[4])
-		if mp != treePath && mp != "/vmfsbench/lower" && !strings.HasPrefix(mp, "/vmfsbench/lower/") {
-			continue
-		}
-		out = append(out, strings.Join([]string{mp, g[0], unescapeOctal(g[1]), f[5], g[2]}, " "))
+		out = append(out, strings.Join([]string{m.Point, m.FSType, m.Source, m.Options, m.Super}, " "))
 	}
 	return out
-}
-
-// unescapeOctal undoes mountinfo's \NNN escapes of blanks and backslashes.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n := s[i+1 : i+4]; len(n) == 3 && n[0] >= '0' && n[0] <= '3' {
-				v := (int(n[0]-'0') << 6) | (int(n[1]-'0') << 3) | int(n[2]-'0')
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
