@@ -99,7 +99,7 @@ func (g *guest) next(ctx context.Context, deadline time.Time, what string) (even
 		}
 		return ev, nil
 	case <-t.C:
-		return event{}, fmt.Errorf("timed out after %s waiting for %s", time.Since(g.start).Round(time.Second), what)
+		return event{}, fmt.Errorf("timed out after %s waiting for %s%s", time.Since(g.start).Round(time.Second), what, g.consoleNote())
 	case <-ctx.Done():
 		return event{}, fmt.Errorf("interrupted while waiting for %s: %w", what, context.Cause(ctx))
 	}
@@ -131,6 +131,16 @@ func (g *guest) exitNote() string {
 		note += "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
 	}
 	return note
+}
+
+// consoleNote says where the guest's console stopped, for a guest that is still running but
+// silent: the last lines, or that the kernel printed nothing at all.
+func (g *guest) consoleNote() string {
+	lines := consoleLines(g.console)
+	if len(lines) == 0 {
+		return "; the guest's console is empty"
+	}
+	return "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
 }
 
 // stop powers the VM off the hard way if it is still running and waits until its whole

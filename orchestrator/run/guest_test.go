@@ -224,7 +224,7 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 		{"agent hangs", "2m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
 			"timed out", 90 * time.Second},
 		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
-			"boot: timed out after 15s waiting for the agent to start", 60 * time.Second},
+			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 60 * time.Second},
 		// QEMU refuses to start: its own words, from qemu.log, are in the error.
 		{"qemu refuses the kernel", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
 			"exit status 1); qemu says: qemu: linux kernel too old to load a ram disk", 30 * time.Second},
