@@ -43,7 +43,7 @@ func TestForeignArchEveryMethod(t *testing.T) {
 			y := fmt.Sprintf(`version: 1
 name: arch-%s
 guest: {arch: %s}
-qemu: {cpus: 2, memory: 1GiB, accel: tcg, boot_timeout: 3m}
+qemu: {cpus: 2, memory: 1GiB, accel: tcg}
 cache: [asis]
 tree:
   synthetic: {files: 500, bytes: 2MiB, seed: 21}

@@ -34,7 +34,7 @@ import (
 func faultSpec(name, methods, rest string) string {
 	return `version: 1
 name: ` + name + `
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 cache: [asis]
 methods: [` + methods + `]
 ` + rest

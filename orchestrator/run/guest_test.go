@@ -131,7 +131,7 @@ func specWith(bootTimeout, rest string) string {
 // the seed's exclusions; its digest must equal `vmfsbench digest`'s.
 func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
 	needGuest(t)
-	res, r := runOne(t, specWith("2m", `tree:
+	res, r := runOne(t, specWith("5m", `tree:
   synthetic: {files: 600, bytes: 3MiB, seed: 11}
   exclude: [.git, "build/*", "!build/stage2cross"]
 workload: {builtin: read-all, timeout: 5m}
@@ -179,7 +179,7 @@ func execTree(t *testing.T) string {
 func TestExecReturnsExitCodeAndOutput(t *testing.T) {
 	needGuest(t)
 	root := execTree(t)
-	res, r := runOne(t, specWith("2m", `tree: {path: `+root+`}
+	res, r := runOne(t, specWith("5m", `tree: {path: `+root+`}
 workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
 `), nil)
 	if res.Status != results.StatusOK || res.ExitCode == nil || *res.ExitCode != 0 {
@@ -215,18 +215,18 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 		want     string
 		within   time.Duration
 	}{
-		{"workload fails", "2m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
+		{"workload fails", "5m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
 			"workload: agent: workload exited with status 3", 90 * time.Second},
-		{"agent panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "panic" },
+		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "panic" },
 			"agent panic", 90 * time.Second},
-		{"kernel panics", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "kernel-panic" },
+		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "kernel-panic" },
 			"guest kernel panic", 90 * time.Second},
-		{"agent hangs", "2m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
+		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
 			"timed out", 90 * time.Second},
 		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 60 * time.Second},
 		// QEMU refuses to start: its own words, from qemu.log, are in the error.
-		{"qemu refuses the kernel", "2m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
+		{"qemu refuses the kernel", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
 			"exit status 1); qemu says: qemu: linux kernel too old to load a ram disk", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,7 +259,7 @@ func runOnMappedTree(t *testing.T, method string) (*results.Cell, string) {
 	before := treeState(t, root)
 	res, r := runOne(t, `version: 1
 name: guest-test
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 cache: [asis]
 methods: [`+method+`]
 tree:
@@ -299,7 +299,7 @@ func TestFaultStreamIntoFullTmpfs(t *testing.T) {
 	needGuest(t)
 	res, _ := runOne(t, `version: 1
 name: full-tmpfs
-qemu: {cpus: 2, memory: 384MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 384MiB, accel: tcg}
 cache: [asis]
 methods: [serial-tar: {}]
 tree:

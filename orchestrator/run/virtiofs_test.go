@@ -43,7 +43,7 @@ func needVirtiofsd(t testing.TB) {
 func virtiofsSpec(params, timeout string) string {
 	return `version: 1
 name: virtiofs-test
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 cache: [asis]
 methods: [virtiofs: {` + params + `}]
 tree:

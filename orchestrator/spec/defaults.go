@@ -13,7 +13,7 @@ const (
 	DefaultCPUs        = 2
 	DefaultMemory      = 2 << 30
 	DefaultAccel       = "auto"
-	DefaultBootTimeout = 2 * time.Minute
+	DefaultBootTimeout = 5 * time.Minute // TCG on a busy host boots 10-20 times slower than on an idle one
 	DefaultTimeout     = 30 * time.Minute
 	DefaultRepetitions = 1
 	DefaultOrder       = "interleaved"

@@ -135,7 +135,7 @@ func writeSpec(t *testing.T, dir, name, methods, workload string) string {
 	must(t, os.WriteFile(file, []byte(`version: 1
 name: `+name+`
 tree: {synthetic: {files: 500, bytes: 2MiB, seed: 29}}
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 workload: `+workload+`
 cache: [asis]
 methods: [`+methods+`]

@@ -29,7 +29,7 @@ func TestTreeOverOpenFileLimit(t *testing.T) {
 	must(t, os.WriteFile(specFile, []byte(`version: 1
 name: nofile
 tree: {synthetic: {files: 1000, bytes: 2MiB, seed: 43}}
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 workload: {builtin: read-all, timeout: 5m}
 cache: [asis]
 methods: [virtiofs: {cache: always}, 9p: {}]

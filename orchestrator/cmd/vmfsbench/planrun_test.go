@@ -32,7 +32,7 @@ tree:
   synthetic: {files: 500, bytes: 2MiB, seed: 31}
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
-qemu: {cpus: 2, memory: 512MiB, accel: tcg, boot_timeout: 2m}
+qemu: {cpus: 2, memory: 512MiB, accel: tcg}
 workload: {builtin: read-all, timeout: 5m}
 cache: [asis]
 methods:
