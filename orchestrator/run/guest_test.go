@@ -199,6 +199,9 @@ workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
 // TestFaultsEndAsCellErrors: every way a guest can go wrong ends as a clear cell error within
 // its timeout, with no process of the cell left (runOne checks).
 func TestFaultsEndAsCellErrors(t *testing.T) {
+	// failsFast bounds a cell whose boot and workload timeouts are 5m: it ended on the fault,
+	// not on a timeout, with room for a loaded host's slow TCG boot.
+	const failsFast = 4 * time.Minute
 	needGuest(t)
 	root := execTree(t)
 	silent := filepath.Join(t.TempDir(), "silentinit")
@@ -216,15 +219,15 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 		within   time.Duration
 	}{
 		{"workload fails", "5m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
-			"workload: agent: workload exited with status 3", 90 * time.Second},
+			"workload: agent: workload exited with status 3", failsFast},
 		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "panic" },
-			"agent panic", 90 * time.Second},
+			"agent panic", failsFast},
 		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "kernel-panic" },
-			"guest kernel panic", 90 * time.Second},
+			"guest kernel panic", failsFast},
 		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
-			"timed out", 90 * time.Second},
+			"timed out", failsFast},
 		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
-			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 60 * time.Second},
+			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 90 * time.Second},
 		// QEMU refuses to start: its own words, from qemu.log, are in the error.
 		{"qemu refuses the kernel", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
 			"exit status 1); qemu says: qemu: linux kernel too old to load a ram disk", 30 * time.Second},
