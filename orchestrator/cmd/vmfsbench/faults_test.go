@@ -213,7 +213,7 @@ func assertClean(t *testing.T, tmp, out string, pgids []int) {
 func waitWorkload(t *testing.T, c *cli, out, cellFile, tmp string) []int {
 	t.Helper()
 	ev := filepath.Join(out, "logs", cellFile, "events.jsonl")
-	for end := time.Now().Add(3 * time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(6 * time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		select {
 		case <-c.done:
 			t.Fatalf("vmfsbench ended (exit %d) before the workload of %s:\n%s", c.code, cellFile, c.stderr.String())
@@ -289,7 +289,7 @@ func TestSignalMidCell(t *testing.T) {
 				stamp := cells["squashfs/asis/r1"].End
 				// The resumed run runs the interrupted cell only; its workload times out.
 				r := startCLI(t, dir, env, "run", "--resume", out)
-				code := r.wait(t, 2*time.Minute)
+				code := r.wait(t, 6*time.Minute)
 				if code != exitFailed || !strings.Contains(r.stdout.String(), "1 cells already had results and were not run again") {
 					t.Errorf("resume: exit %d\n%s%s", code, r.stdout.String(), r.stderr.String())
 				}
@@ -362,7 +362,7 @@ func TestFailFast(t *testing.T) {
 			tmp, env := privateTmp(t)
 			out := filepath.Join(t.TempDir(), "run")
 			c := startCLI(t, dir, env, append([]string{"run", specFile, "-o", out}, tc.flags...)...)
-			code := c.wait(t, 3*time.Minute)
+			code := c.wait(t, 6*time.Minute)
 			stderr := c.stderr.String()
 			if code != exitFailed || !strings.Contains(stderr, "ext4.size=1MiB/asis/r1 FAILED: build-image: mkfs.ext4: exit status 1") ||
 				!strings.HasSuffix(stderr, "vmfsbench run: some cells failed\n") {
@@ -410,7 +410,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	}
 	outs := map[string]bool{}
 	for i, c := range runs {
-		code := c.wait(t, 4*time.Minute)
+		code := c.wait(t, 10*time.Minute)
 		stdout := c.stdout.String()
 		t.Logf("run %d: exit %d\n%s", i, code, stdout)
 		if code != exitOK {

@@ -58,7 +58,7 @@ methods: [9p: {cache: [none, loose, mmap]}]
 		t.Fatal(err)
 	}
 	// Kill it as soon as the first cell's result is written.
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(6 * time.Minute)
 	for {
 		m, _ := filepath.Glob(filepath.Join(out, "cells", "*.json"))
 		if len(m) >= 1 {

@@ -195,7 +195,7 @@ func TestSlurmResumeAfterCancel(t *testing.T) {
 	// cancel the task.
 	shard0 := (run.Shard{Index: 0, Count: 2}).Cells(planned)
 	var arrayID string
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(8 * time.Minute)
 	for {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
