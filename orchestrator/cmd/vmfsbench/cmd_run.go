@@ -155,12 +155,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	res, runErr := r.Run(ctx, cells, run.Selection{Only: *only, FailFast: *failFast, Skip: skip, Shard: shard})
 
 	// Whatever happened, the metadata gets its end time and the report covers every
-	// finished cell. A shard leaves run.json as the first shard wrote it, and the report to
-	// the last shard to finish (or to `vmfsbench report`).
+	// finished cell. A shard leaves run.json as the first shard wrote it, and the end time
+	// and the report to the shard that finds every cell done (or to `vmfsbench report`).
 	report := true
 	if shard.Count > 0 {
 		done, _ := results.FinishedCells(dir)
 		report = len(done) >= len(cells)
+		if report {
+			if err := endShardedRun(dir, done); err != nil {
+				fmt.Fprintf(stderr, "vmfsbench run: %v\n", err)
+			}
+		}
 	} else {
 		meta.End = time.Now().UTC()
 		if err := results.WriteRunMeta(dir, meta); err != nil {
@@ -272,4 +277,19 @@ func runDir(out string, e *spec.Experiment) (string, error) {
 		return "", usageError{err}
 	}
 	return dir, nil
+}
+
+// endShardedRun gives a sharded run's run.json its end time: that of its last cell, which
+// every shard finding the run complete computes alike.
+func endShardedRun(dir string, done map[string]*results.Cell) error {
+	meta, err := results.ReadRunMeta(dir)
+	if err != nil {
+		return err
+	}
+	for _, c := range done {
+		if c.End.After(meta.End) {
+			meta.End = c.End
+		}
+	}
+	return results.WriteRunMeta(dir, meta)
 }

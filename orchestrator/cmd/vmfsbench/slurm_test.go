@@ -156,6 +156,17 @@ func TestSlurmArray(t *testing.T) {
 	}
 	if m, err := results.ReadRunMeta(dir); err != nil || m.SpecSHA256 == "" {
 		t.Errorf("run.json: %v", err)
+	} else {
+		// The shard that completed the run gave it the end of its last cell.
+		var last time.Time
+		for _, c := range got {
+			if c.End.After(last) {
+				last = c.End
+			}
+		}
+		if !m.End.Equal(last) || !m.End.After(m.Start) {
+			t.Errorf("run.json: start %v end %v, want the end of the last cell %v", m.Start, m.End, last)
+		}
 	}
 
 	// The same cells unsharded.
