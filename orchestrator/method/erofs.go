@@ -154,6 +154,14 @@ func enoughSpace(dir string, need int64) error {
 	return nil
 }
 
+// HandBuild implements HandBuilder.
+func (m Erofs) HandBuild(c Config, src string) ([]string, error) { return planHandBuild(m, c, src) }
+
+// BeyondHand implements HandBuilder.
+func (Erofs) BeyondHand() string {
+	return "vmfsbench's mkfs.erofs also compares every path with its --exclude-path options, on the whole tree."
+}
+
 // erofsLongNames refuses a tree with a name of 255 bytes when mkfs.erofs is older than 1.8:
 // mkfs.erofs 1.5 fails on such a name with "Could not format the device" (measured; 254
 // bytes build), 1.8.6 stores it (measured); the releases between were not tried.

@@ -529,3 +529,19 @@ func toolOutput(argv ...string) (string, error) {
 	out, err := proc.Command(ctx, argv...).CombinedOutput()
 	return string(out), err
 }
+
+// planHandBuild is HandBuild for an image method whose build is one tool run on the tree: the
+// first command of its plan's build step with src as the tree and nothing hidden.
+func planHandBuild(m Method, c Config, src string) ([]string, error) {
+	c.Tree, c.Hidden = src, nil
+	p, err := m.Plan(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range p.Steps {
+		if s.Kind == StepBuildImage && len(s.Commands) > 0 {
+			return s.Commands[0], nil
+		}
+	}
+	return nil, fmt.Errorf("%s: the plan has no build step", m.Name())
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -365,5 +366,50 @@ func TestRunScratchStepMakesAnEmptyExt4(t *testing.T) {
 	fi, _ := os.Stat(filepath.Join(c.Work, ScratchFile))
 	if fi.Size() != 1<<30 {
 		t.Errorf("scratch file size %d, want 1 GiB", fi.Size())
+	}
+}
+
+// TestHandBuild: each image method's command by hand reads the given copy, excludes nothing
+// and keeps every other option of the planned build.
+func TestHandBuild(t *testing.T) {
+	const src = "/copy/of/tree"
+	n := 0
+	for _, name := range Names() {
+		m, _ := Lookup(name)
+		hb, ok := m.(HandBuilder)
+		if !ok {
+			continue
+		}
+		n++
+		c := imageCfg(Params{"compression": "none", "block_size": int64(131072), "size": "auto"}, []string{".git", "build/stage1"})
+		planned := stepOf(m, withTools(m, c), StepBuildImage).Commands[0]
+		got, err := hb.HandBuild(withTools(m, c), src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var kept []string // the planned options that are neither the tree nor an exclusion
+		for i := 0; i < len(planned); i++ {
+			switch a := planned[i]; {
+			case a == c.Tree || a == "<the filtered tree>" || a == "-" || strings.HasPrefix(a, "--exclude-path=") || a == "-wildcards":
+			case a == "-ef":
+				i++
+			case strings.Contains(a, "/view/") || strings.HasSuffix(a, "/staging"):
+			default:
+				kept = append(kept, a)
+			}
+		}
+		joined := strings.Join(got, " ")
+		if !slices.Contains(got, src) || strings.Contains(joined, ".git") || strings.Contains(joined, "stage1") || strings.Contains(joined, c.Tree) {
+			t.Errorf("%s: command by hand %q: want %s as its source and nothing excluded", name, got, src)
+		}
+		if other := slices.DeleteFunc(slices.Clone(got), func(a string) bool { return a == src }); !slices.Equal(other, kept) {
+			t.Errorf("%s: command by hand %q\nkeeps %q of the planned %q", name, got, kept, planned)
+		}
+		if hb.BeyondHand() == "" {
+			t.Errorf("%s says nothing of what its build does beyond the command by hand", name)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d methods build by hand, want the three image methods", n)
 	}
 }

@@ -127,6 +127,16 @@ type Facter interface {
 	Facts(c Config) map[string]string
 }
 
+// HandBuilder is an image method that says what someone would run by hand to build the same
+// image, for the benchmarks to time its build against.
+type HandBuilder interface {
+	// HandBuild is that command: the build's own options on src, a copy of the tree already
+	// filtered and owned as the spec asks, with nothing excluded.
+	HandBuild(c Config, src string) ([]string, error)
+	// BeyondHand says what the method's build does that the command by hand does not.
+	BeyondHand() string
+}
+
 // PlanCell is m.Plan(c) with the method's Facts, if any, merged into the plan's.
 func PlanCell(m Method, c Config) (Plan, error) {
 	p, err := m.Plan(c)

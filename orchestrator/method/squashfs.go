@@ -91,6 +91,14 @@ func (Squashfs) Plan(c Config) (Plan, error) {
 	}, nil
 }
 
+// HandBuild implements HandBuilder.
+func (m Squashfs) HandBuild(c Config, src string) ([]string, error) { return planHandBuild(m, c, src) }
+
+// BeyondHand implements HandBuilder.
+func (Squashfs) BeyondHand() string {
+	return "vmfsbench's mksquashfs also matches every path against the exclusion list (-wildcards -ef), on the whole tree."
+}
+
 func writeSquashfsExcludes(file string, hidden []string) error {
 	var b strings.Builder
 	for _, p := range hidden {

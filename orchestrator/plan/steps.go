@@ -75,8 +75,8 @@ func (d Dirs) SocketDir(id string) string {
 	return filepath.Join(d.Sockets, hex.EncodeToString(sum[:4]))
 }
 
-// methodConfig is what the cell's method needs to know.
-func methodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
+// MethodConfig is what the cell's method is planned with on host h.
+func MethodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 	return method.Config{
 		Params:     method.Params(c.Params),
 		Tree:       h.Tree,
@@ -133,7 +133,7 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 		}
 		c.Work, c.Logs, c.Sockets = d.Work(c.ID), d.Logs(c.ID), d.SocketDir(c.ID)
 		c.HostPort = d.HostPort() // used by the methods that forward a port
-		mp, err := method.PlanCell(m, methodConfig(e, c, h))
+		mp, err := method.PlanCell(m, MethodConfig(e, c, h))
 		if err != nil {
 			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 		}

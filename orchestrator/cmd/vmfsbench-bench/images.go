@@ -8,21 +8,35 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
 
-// imageMethods are the methods whose build step is measured, with their spec parameters.
-var imageMethods = []struct{ name, params string }{
-	{"squashfs", "{compression: none}"},
-	{"erofs", "{}"},
-	{"ext4", "{}"},
+// imageMethods are the methods whose build step is measured: those that say what their build
+// would be by hand, uncompressed where they compress, so that the build's own work is
+// measured and not the compressor's.
+func imageMethods() []struct{ name, params string } {
+	var out []struct{ name, params string }
+	for _, name := range method.Names() {
+		m, _ := method.Lookup(name)
+		if _, ok := m.(method.HandBuilder); !ok {
+			continue
+		}
+		params := "{}"
+		if slices.ContainsFunc(m.Params(), func(d param.Def) bool { return d.Name == "compression" }) {
+			params = "{compression: none}"
+		}
+		out = append(out, struct{ name, params string }{name, params})
+	}
+	return out
 }
 
 // benchSpec is the spec of the real run, and of the image builds' cells: the synthetic tree
@@ -30,7 +44,7 @@ var imageMethods = []struct{ name, params string }{
 // workload, the host cache as it is.
 func benchSpec(o options) string {
 	var methods strings.Builder
-	for _, m := range imageMethods {
+	for _, m := range imageMethods() {
 		fmt.Fprintf(&methods, "  - %s: %s\n", m.name, m.params)
 	}
 	methods.WriteString("  - serial-tar: {}\n  - ssh-tar: {}\n")
@@ -73,12 +87,13 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 		return nil, err
 	}
 	dirs := plan.Dirs{Run: filepath.Join(b.scratch, "images"), Sockets: filepath.Join(b.scratch, "sockets"), HostPort: func() int { return plan.PlanHostPort }}
-	cells, err := plan.Expand(e, b.host(ctx, e), dirs, plan.Options{})
+	h := b.host(ctx, e)
+	cells, err := plan.Expand(e, h, dirs, plan.Options{})
 	if err != nil {
 		return nil, err
 	}
 	var figs []figure
-	for _, im := range imageMethods {
+	for _, im := range imageMethods() {
 		var c *plan.Cell
 		for i := range cells {
 			if cells[i].Method == im.name {
@@ -88,7 +103,7 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 		if c == nil {
 			return nil, fmt.Errorf("no %s cell in the bench spec", im.name)
 		}
-		f, err := b.imageFigure(ctx, *c)
+		f, err := b.imageFigure(ctx, e, h, *c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", im.name, err)
 		}
@@ -129,7 +144,7 @@ func buildCommand(s method.Step) []string {
 	return s.Commands[0]
 }
 
-func (b *bench) imageFigure(ctx context.Context, c plan.Cell) (figure, error) {
+func (b *bench) imageFigure(ctx context.Context, e *spec.Experiment, h plan.Host, c plan.Cell) (figure, error) {
 	var steps []method.Step
 	for _, s := range c.Steps {
 		if s.Kind == method.StepBuildImage {
@@ -139,7 +154,7 @@ func (b *bench) imageFigure(ctx context.Context, c plan.Cell) (figure, error) {
 	if len(steps) != 1 {
 		return figure{}, fmt.Errorf("%d build steps, want 1", len(steps))
 	}
-	raw, err := rawArgv(c.Method, buildCommand(steps[0]), b.root, b.copy, b.size)
+	raw, err := handCommand(e, h, c, b.copy)
 	if err != nil {
 		return figure{}, err
 	}
@@ -195,7 +210,7 @@ func (b *bench) imageFigure(ctx context.Context, c plan.Cell) (figure, error) {
 	f := figure{name: name, ours: mine.String(), ref: theirs.String(), ratio: ratio(ow / rw), goal: goalAtMost1, met: verdictOf(ow <= rw)}
 	if f.met == missed {
 		f.note = fmt.Sprintf("missed by %s (%.0f %%) in the best of %d runs; CPU time %s against %s. %s",
-			secs(ow-rw), (ow/rw-1)*100, b.o.runs, secs(mine.cpu), secs(theirs.cpu), imageNote(c.Method))
+			secs(ow-rw), (ow/rw-1)*100, b.o.runs, secs(mine.cpu), secs(theirs.cpu), beyondHand(c.Method))
 	}
 	return f, nil
 }
@@ -209,20 +224,28 @@ func runStep(ctx context.Context, s method.Step, env method.Env) (undo func(), e
 	return s.Run(ctx, env)
 }
 
-// imageNote says what vmfsbench's build does that the command by hand does not.
-func imageNote(name string) string {
-	switch name {
-	case "squashfs":
-		return "vmfsbench's mksquashfs also matches every path against the exclusion list (-wildcards -ef), on the whole tree."
-	case "erofs":
-		return "vmfsbench's mkfs.erofs also compares every path with its --exclude-path options, on the whole tree."
-	case "ext4":
-		return "vmfsbench also walks the tree to size the image (tree.MeasureTree), sets up a private mount namespace with an " +
-			"id-mapped, read-only bind mount and an overlay of whiteouts over the excluded paths (mkfs.ext4 reads through both), " +
-			"and runs debugfs to set the root directory's attributes and remove lost+found; by hand, the copy was made and " +
-			"chown'ed beforehand, untimed."
+// beyondHand says what the method's build does that the command by hand does not.
+func beyondHand(name string) string {
+	if m, err := method.Lookup(name); err == nil {
+		if hb, ok := m.(method.HandBuilder); ok {
+			return hb.BeyondHand()
+		}
 	}
 	return ""
+}
+
+// handCommand is the command that builds cell c's image by hand from src, a filtered copy of
+// the tree, as the cell's method says (method.HandBuilder).
+func handCommand(e *spec.Experiment, h plan.Host, c plan.Cell, src string) ([]string, error) {
+	m, err := method.Lookup(c.Method)
+	if err != nil {
+		return nil, err
+	}
+	hb, ok := m.(method.HandBuilder)
+	if !ok {
+		return nil, fmt.Errorf("method %s has no build to run by hand", c.Method)
+	}
+	return hb.HandBuild(plan.MethodConfig(e, &c, h), src)
 }
 
 var routeRE = regexp.MustCompile(`ext4: route ([a-z-]+)`)
@@ -243,67 +266,4 @@ func (m machine) tool(name string) string {
 		}
 	}
 	return "?"
-}
-
-// rawArgv turns the build step's command into the one run by hand: the filtered copy as the
-// source, without the exclusion options, and for ext4 the size and inode count vmfsbench
-// computes from the tree filled in (the copy has the same sizes).
-func rawArgv(methodName string, argv []string, root, copyDir string, ts method.TreeSize) ([]string, error) {
-	if len(argv) == 0 {
-		return nil, fmt.Errorf("the %s build step has no command", methodName)
-	}
-	var out []string
-	switch methodName {
-	case "squashfs":
-		for i := 0; i < len(argv); i++ {
-			switch a := argv[i]; {
-			case a == root:
-				out = append(out, copyDir)
-			case a == "-wildcards":
-			case a == "-ef":
-				i++ // and its file
-			default:
-				out = append(out, a)
-			}
-		}
-	case "erofs":
-		for _, a := range argv {
-			switch {
-			case a == root:
-				out = append(out, copyDir)
-			case strings.HasPrefix(a, "--exclude-path="):
-			default:
-				out = append(out, a)
-			}
-		}
-	case "ext4":
-		size := ts.Ext4Size()
-		if last := argv[len(argv)-1]; !strings.HasPrefix(last, "<") {
-			k, err := strconv.ParseInt(strings.TrimSuffix(last, "k"), 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("ext4 image size %q: %w", last, err)
-			}
-			size = k << 10
-		}
-		out = append(out, argv...)
-		for i := 1; i < len(out); i++ {
-			switch out[i-1] {
-			case "-N":
-				out[i] = strconv.FormatInt(ts.Ext4Inodes(size), 10)
-			case "-d":
-				out[i] = copyDir
-			}
-		}
-		if last := out[len(out)-1]; strings.HasPrefix(last, "<") {
-			out[len(out)-1] = strconv.FormatInt(size>>10, 10) + "k"
-		}
-	default:
-		return nil, fmt.Errorf("no raw command for method %s", methodName)
-	}
-	for _, a := range out {
-		if strings.HasPrefix(a, "<") || a == root {
-			return nil, fmt.Errorf("raw %s command %q still refers to the tree or a stand-in", methodName, out)
-		}
-	}
-	return out, nil
 }
