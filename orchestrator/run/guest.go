@@ -85,6 +85,9 @@ func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemu
 	return g, nil
 }
 
+// errTimedOut is the error of a guest that sent nothing before the deadline.
+var errTimedOut = errors.New("timed out")
+
 // next waits for the next event until deadline. ok is false when the channel ended.
 func (g *guest) next(ctx context.Context, deadline time.Time, what string) (event, error) {
 	t := time.NewTimer(time.Until(deadline))
@@ -99,7 +102,7 @@ func (g *guest) next(ctx context.Context, deadline time.Time, what string) (even
 		}
 		return ev, nil
 	case <-t.C:
-		return event{}, fmt.Errorf("timed out after %s waiting for %s%s", time.Since(g.start).Round(time.Second), what, g.consoleNote())
+		return event{}, fmt.Errorf("%w after %s waiting for %s%s", errTimedOut, time.Since(g.start).Round(time.Second), what, g.consoleNote())
 	case <-ctx.Done():
 		return event{}, fmt.Errorf("interrupted while waiting for %s: %w", what, context.Cause(ctx))
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +194,39 @@ workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
 	}
 	if _, err := os.Stat(filepath.Join(root, "bin", "exitprog.out")); !os.IsNotExist(err) {
 		t.Errorf("the guest's write reached the host tree: %v", err)
+	}
+}
+
+// TestHungBootBootsAgain: a first VM whose agent never speaks (started paused) is given up on
+// and the cell boots again: it ends ok, warns of the hung attempt, keeps that attempt's
+// console, and leaves the hung attempt's time out of every phase.
+func TestHungBootBootsAgain(t *testing.T) {
+	needGuest(t)
+	const hang = 10 * time.Second
+	res, r := runOne(t, specWith("5m", `tree: {path: `+execTree(t)+`}
+workload: {command: [./exitprog, "0"], cwd: bin, timeout: 5m}
+`), func(r *Runner) { r.hangFirstBoot = hang })
+	if res.Status != results.StatusOK {
+		t.Fatalf("status %s, error %s", res.Status, res.Error)
+	}
+	want := "boot attempt 1: timed out after 10s waiting for the agent to start (boot timeout 10s); the guest's console is empty; " +
+		"booted again (its console: console.attempt1.log)"
+	if !slices.Contains(res.Warnings, want) {
+		t.Errorf("warnings %q, want %q", res.Warnings, want)
+	}
+	logs := filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID))
+	if _, err := os.Stat(filepath.Join(logs, "console.attempt1.log")); err != nil {
+		t.Errorf("the hung attempt's console: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(logs, plan.ConsoleFile)); err != nil || !strings.Contains(string(b), "vmfsbench-agent: ready") {
+		t.Errorf("the second attempt's console: %v\n%s", err, b)
+	}
+	var phases float64
+	for _, v := range res.Phases {
+		phases += v
+	}
+	if res.Wall-phases < hang.Seconds() {
+		t.Errorf("phases %.1fs of a %.1fs cell: the hung attempt's %s is in them (%v)", phases, res.Wall, hang, res.Phases)
 	}
 }
 

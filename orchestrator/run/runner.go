@@ -45,6 +45,9 @@ type Runner struct {
 	// Options are what `vmfsbench run` asks of every cell (--verify, test hooks).
 	Options plan.Options
 	notes   []string
+	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
+	// never speaks, and gives up on it after this long instead of the boot timeout.
+	hangFirstBoot time.Duration
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
