@@ -131,7 +131,7 @@ func (g *guest) exitNote() string {
 		}
 	}
 	if len(lines) > 0 {
-		note += "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
+		note += consoleEnd(lines)
 	}
 	return note
 }
@@ -143,6 +143,11 @@ func (g *guest) consoleNote() string {
 	if len(lines) == 0 {
 		return "; the guest's console is empty"
 	}
+	return consoleEnd(lines)
+}
+
+// consoleEnd quotes the console's last three lines for an error message.
+func consoleEnd(lines []string) string {
 	return "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
 }
 
