@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 // runJob runs execute in host mode on job and returns its exit code and events.
@@ -328,9 +329,7 @@ func TestMountOptions(t *testing.T) {
 
 // TestBinary builds the agent as the initramfs gets it and runs it on the host.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the agent")
-	}
+	testenv.NotShort(t, "building the agent")
 	bin := filepath.Join(t.TempDir(), "init")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -45,7 +46,10 @@ func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.route == RouteTar && !v.AtLeast(1, 47, 1) {
-				t.Skipf("!!! SKIPPING: mke2fs %s reads no tar stream (1.47.1 does) !!!", v)
+				if rel := testenv.Release(); rel >= 13 {
+					testenv.Missing(t, "mke2fs %s reads no tar stream, where Debian %d's does", v, rel)
+				}
+				t.Skipf("mke2fs %s reads no tar stream (1.47.1 does): the Debian 13 lane runs this route", v)
 			}
 			root := trickyTree(t, tc.owners)
 			before := treeState(t, root)
