@@ -40,8 +40,8 @@ func ReadCell(path string) (*Cell, error) {
 	if c.ID == "" {
 		return nil, fmt.Errorf("%s: no cell id", path)
 	}
-	if c.Status != StatusOK && c.Status != StatusFailed {
-		return nil, fmt.Errorf("%s: cell %s has status %q, want %s or %s", path, c.ID, c.Status, StatusOK, StatusFailed)
+	if c.Status != StatusOK && c.Status != StatusFailed && c.Status != StatusError {
+		return nil, fmt.Errorf("%s: cell %s has status %q, want %s, %s or %s", path, c.ID, c.Status, StatusOK, StatusFailed, StatusError)
 	}
 	if c.Group == "" {
 		c.Group = groupOf(c.ID)

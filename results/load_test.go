@@ -69,7 +69,7 @@ func TestFinishedCells(t *testing.T) {
 	}
 	want := []string{
 		"cells/9p__warm__r1.json: unexpected end of JSON input",
-		`cells/9p__warm__r2.json: cell 9p/warm/r2 has status "", want ok or failed`,
+		`cells/9p__warm__r2.json: cell 9p/warm/r2 has status "", want ok, failed or error`,
 	}
 	for i := range want {
 		want[i] = filepath.FromSlash(want[i])

@@ -50,6 +50,28 @@ type Meta struct {
 	End         time.Time `json:"end,omitzero"` // zero while the run goes on
 	// Only is the run's --only glob, which --resume keeps unless given another.
 	Only string `json:"only,omitempty"`
+	// Tree is the fingerprint of the tree taken when the run started (its full form is the
+	// run directory's tree.fingerprint.gz); every cell was checked against it.
+	Tree *TreeStamp `json:"tree,omitempty"`
+	// TreeChanges are the changes of the tree that a resume took with --accept-tree-change:
+	// the cells run after one measured another tree than those before.
+	TreeChanges []TreeChange `json:"tree_changes,omitempty"`
+}
+
+// TreeStamp names a fingerprint of the tree: a host-side walk of path, size, times, mode,
+// owner and link target of every entry after the exclusions.
+type TreeStamp struct {
+	Fingerprint string `json:"fingerprint"` // its stable SHA-256, hex
+	Entries     int    `json:"entries"`
+}
+
+// TreeChange is a change of the tree that a resume accepted.
+type TreeChange struct {
+	Time  time.Time `json:"time"`
+	From  string    `json:"from"`  // the fingerprint before
+	To    string    `json:"to"`    // the fingerprint the later cells were checked against
+	Paths int       `json:"paths"` // how many paths changed
+	Brief string    `json:"brief"` // the first of them
 }
 
 // Host is the machine the run ran on.

@@ -17,6 +17,10 @@ import (
 const (
 	StatusOK     = "ok"
 	StatusFailed = "failed"
+	// StatusError is a cell that failed because of the host, not the method: the results disk
+	// full, a tool gone, a host process killed, the tree changed under it. Its figures say
+	// nothing of the method, and --resume runs it again.
+	StatusError = "error"
 )
 
 // Phase is a part of a cell whose host wall-clock time is recorded.
@@ -90,8 +94,11 @@ type Cell struct {
 	Commands   []Command         `json:"commands,omitempty"`  // every host command the cell ran, as run
 	HostPort   int               `json:"host_port,omitempty"` // the loopback port of its port forward
 	Host       *CellHost         `json:"host,omitempty"`      // the node it ran on
-	Start      time.Time         `json:"start"`
-	End        time.Time         `json:"end"`
+	// Tree is the fingerprint of the tree the cell was checked against (run.json's, or that
+	// of an accepted change): the tree it measured.
+	Tree  string    `json:"tree,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // CellHost is the node a cell ran on, recorded in every cell: the shards of one run may run

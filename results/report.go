@@ -31,17 +31,25 @@ func Report(s *Summary, in ReportInput) []byte {
 		title = s.Meta.Spec
 	}
 	p("# vmfsbench report: %s\n\n", mdEscape(title))
-	ok, failed := 0, 0
+	ok, failed, hostErr := 0, 0, 0
 	reps := 0
 	for _, c := range s.Cells {
-		if c.Status == StatusOK {
+		switch c.Status {
+		case StatusOK:
 			ok++
-		} else {
+		case StatusError:
+			hostErr++
+			failed++
+		default:
 			failed++
 		}
 		reps = max(reps, c.Repetition)
 	}
-	p("Run `%s`: %d cells (%d ok, %d failed) in %d groups, %s", in.Name, len(s.Cells), ok, failed, len(s.Groups), plural(reps, "repetition"))
+	counts := fmt.Sprintf("%d ok, %d failed", ok, failed)
+	if hostErr > 0 {
+		counts = fmt.Sprintf("%d ok, %d failed (%d of them by the host: status error, rerun by --resume)", ok, failed, hostErr)
+	}
+	p("Run `%s`: %d cells (%s) in %d groups, %s", in.Name, len(s.Cells), counts, len(s.Groups), plural(reps, "repetition"))
 	if s.Meta != nil {
 		if s.Meta.Accel != "" {
 			p(", accel %s", s.Meta.Accel)
@@ -53,7 +61,14 @@ func Report(s *Summary, in ReportInput) []byte {
 			}
 		}
 	}
-	p(".\n\n![median time per method and cache state](chart.svg)\n\n")
+	p(".\n\n")
+	if s.Meta != nil {
+		for _, c := range s.Meta.TreeChanges {
+			p("**The tree changed during the run** and a resume went on with it (--accept-tree-change, %s): %d paths, %s. The cells before measured the tree of fingerprint %s, those after that of %s (each cell records its own).\n\n",
+				c.Time.UTC().Format(time.RFC3339), c.Paths, mdEscape(c.Brief), mdCode(short(c.From)), mdCode(short(c.To)))
+		}
+	}
+	p("![median time per method and cache state](chart.svg)\n\n")
 
 	caches := s.Caches()
 	p("## Results\n\n")
@@ -533,6 +548,9 @@ func writeEnvironment(b *bytes.Buffer, m *Meta) {
 	row("guest", strings.TrimSpace(m.GuestArch+" "+m.GuestKernel))
 	row("vmfsbench", strings.TrimSpace(m.Version+" "+m.Commit))
 	row("spec sha256", m.SpecSHA256)
+	if m.Tree != nil {
+		row("tree fingerprint", fmt.Sprintf("%s (%d entries)", m.Tree.Fingerprint, m.Tree.Entries))
+	}
 	if !m.Start.IsZero() {
 		row("start", m.Start.UTC().Format(time.RFC3339))
 	}

@@ -53,6 +53,8 @@ type cellRun struct {
 	workloadEnd time.Time
 	// hungBoot is the time of boot attempts that hung, left out of the boot phase.
 	hungBoot float64
+	// hostCause says how the host, not the method, failed the cell (verdict.go); "" if not.
+	hostCause string
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
@@ -65,10 +67,10 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
 	if err := cr.setup(); err != nil {
-		res.Error = err.Error()
+		cr.fail("", &hostError{err})
 	} else if c.Refused != "" {
 		res.Error = "refused before timing: " + c.Refused
-	} else {
+	} else if cr.checkTree(ctx, "before the cell") {
 		for _, s := range c.Steps {
 			if s.Kind == method.StepTeardown {
 				break // always done below, also after a failure
@@ -82,9 +84,15 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 				res.Commands = append(res.Commands, results.Command{Step: string(s.Kind), Argv: argv})
 			}
 			if err != nil {
-				res.Error = fmt.Sprintf("%s: %v", s.Kind, err)
+				cr.fail(s.Kind, err)
 				break
 			}
+			if s.Kind == method.StepBuildImage && !cr.checkTree(ctx, "after the image build") {
+				break
+			}
+		}
+		if res.Error == "" {
+			cr.checkTree(ctx, "after the workload")
 		}
 	}
 	t0 := time.Now()
@@ -100,6 +108,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	}
 	res.Phases[results.PhaseTeardown] = time.Since(t0).Seconds()
 	res.Finish(time.Now())
+	cr.verdict()
 	if res.Error != "" {
 		fmt.Fprintf(cr.log, "cell failed: %s\n", res.Error)
 	}

@@ -255,8 +255,9 @@ const hangingWorkload = `workload: {command: [/bin/busybox, sleep, "600"], timeo
 `
 
 // TestFaultQEMUKilledMidWorkload SIGKILLs QEMU while the guest runs its workload, in each of
-// two cells: each fails at once saying that QEMU was killed, and the failure of the first
-// does not keep the second from running.
+// two cells: each fails at once saying that QEMU was killed, in status error (the host
+// failed it, not the method), and the failure of the first does not keep the second from
+// running.
 func TestFaultQEMUKilledMidWorkload(t *testing.T) {
 	needGuest(t)
 	var pgids, pids []int
@@ -269,7 +270,7 @@ func TestFaultQEMUKilledMidWorkload(t *testing.T) {
 	}
 	want := "workload: the guest stopped reporting before the workload (timeout 5m0s); qemu exited (qemu-system-x86_64 (pid "
 	for i, c := range fr.cells {
-		if c.Status != results.StatusFailed || !strings.HasPrefix(c.Error, want) ||
+		if c.Status != results.StatusError || !strings.HasPrefix(c.Error, want) ||
 			!strings.Contains(c.Error, fmt.Sprintf("(pid %d): signal: killed)", pids[i])) {
 			t.Errorf("%s: error %q, want %q with pid %d killed", c.ID, c.Error, want, pids[i])
 		}
@@ -349,7 +350,8 @@ workload: {builtin: read-all, timeout: 5m}
 
 // TestFaultDiskFull runs the image methods, and 9p with its upper layer on a scratch disk,
 // with the run directory on an 8 MiB tmpfs and a 16 MiB tree: each cell fails with "No space
-// left on device" (the images in their build, 9p writing its initrd), the partial files are
+// left on device" (the images in their build, 9p writing its initrd) in status error (the
+// host's fault: --resume runs them again), the partial files are
 // removed (the file system is empty again but for the results and logs), and each cell's
 // result is still written.
 func TestFaultDiskFull(t *testing.T) {
@@ -378,9 +380,9 @@ workload: {builtin: stat-all, timeout: 5m}
 	for i, c := range fr.cells {
 		// 9p's scratch disk is sparse and fits; the cell's initrd then does not.
 		phase := map[bool]string{true: "boot: ", false: "build-image: "}[i == 3]
-		if c.Status != results.StatusFailed || !strings.HasPrefix(c.Error, phase) ||
+		if c.Status != results.StatusError || !strings.HasPrefix(c.Error, phase) ||
 			!strings.Contains(strings.ToLower(c.Error), "no space left on device") {
-			t.Errorf("%s: error %q, want a %sfailure for lack of space", c.ID, c.Error, phase)
+			t.Errorf("%s: %s %q, want status error: a %sfailure for lack of space", c.ID, c.Status, c.Error, phase)
 		}
 	}
 	var st syscall.Statfs_t

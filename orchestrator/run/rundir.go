@@ -171,6 +171,7 @@ func takeOut(dir string, spec []byte) (*os.File, error) {
 	if err == nil {
 		// An early exit left it, or it is empty: a run with no result yet starts afresh.
 		os.Remove(filepath.Join(dir, results.RunMetaFile))
+		os.Remove(filepath.Join(dir, FingerprintFile))
 		err = fillOut(dir, spec)
 	}
 	if err != nil {

@@ -44,7 +44,11 @@ type Runner struct {
 	Meta *results.Meta
 	// Options are what `vmfsbench run` asks of every cell (--verify, test hooks).
 	Options plan.Options
-	notes   []string
+	// TreeAtStart is the tree's fingerprint when the run started (New takes it, but for a
+	// plan); every cell is checked against it (treecheck.go). nil checks nothing.
+	TreeAtStart *tree.Fingerprint
+	treeSum     string // TreeAtStart's digest, once computed
+	notes       []string
 	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
 	// never speaks, and gives up on it after this long instead of the boot timeout.
 	hangFirstBoot time.Duration
@@ -94,6 +98,10 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.note("tree.path %s is not a directory here: the commands name it, but the image sizes and excluded paths are not known", h.Tree)
 	} else if err := r.probeTree(ctx); err != nil {
 		return nil, err
+	} else if !o.Lenient {
+		if r.TreeAtStart, err = r.takeFingerprint(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if h.Rootfs = e.Guest.Rootfs; e.Guest.Rootfs == spec.RootfsBuilt {
 		img, err := rootfs.Find(cache, rootfs.Recipe{Arch: e.Guest.Arch})

@@ -21,16 +21,23 @@ var benchSynthetic = Synthetic{Files: 100_000, Bytes: 192 << 20, Seed: 1}
 // benchTree returns the benchmark tree, generated on first use in a cache that survives runs.
 // A child process generates it: a child started by vfork reports the parent's peak RSS as its
 // own Maxrss when that is higher, so the parent must never hold the generator's memory.
-func benchTree(b *testing.B) string {
+func benchTree(b *testing.B) string { return benchTreeOf(b, benchSynthetic) }
+
+// benchTreeOf is benchTree for the synthetic tree s.
+func benchTreeOf(b *testing.B, s Synthetic) string {
 	b.Helper()
 	cache := filepath.Join(os.TempDir(), "vmfsbench-bench")
-	dir := filepath.Join(cache, "trees", benchSynthetic.Key())
+	dir := filepath.Join(cache, "trees", s.Key())
 	if _, err := os.Stat(dir); err == nil {
 		return dir
 	}
 	start := time.Now()
+	spec, err := json.Marshal(s)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestGenerateHelperProcess$")
-	cmd.Env = append(os.Environ(), generateHelperEnv+"="+cache)
+	cmd.Env = append(os.Environ(), generateHelperEnv+"="+cache, generateHelperSpecEnv+"="+string(spec))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("generating %s: %v\n%s", dir, err, out)
 	}
@@ -38,7 +45,10 @@ func benchTree(b *testing.B) string {
 	return dir
 }
 
-const generateHelperEnv = "VMFSBENCH_GENERATE_HELPER_CACHE"
+const (
+	generateHelperEnv     = "VMFSBENCH_GENERATE_HELPER_CACHE"
+	generateHelperSpecEnv = "VMFSBENCH_GENERATE_HELPER_SPEC" // the Synthetic, as JSON
+)
 
 // TestGenerateHelperProcess is not a test: benchTree runs the test binary again with
 // generateHelperEnv set to make the benchmark tree in that cache directory.
@@ -47,7 +57,12 @@ func TestGenerateHelperProcess(t *testing.T) {
 	if cache == "" {
 		return
 	}
-	if _, err := EnsureSynthetic(context.Background(), cache, benchSynthetic); err != nil {
+	s := benchSynthetic
+	if err := json.Unmarshal([]byte(os.Getenv(generateHelperSpecEnv)), &s); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	if _, err := EnsureSynthetic(context.Background(), cache, s); err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
@@ -128,4 +143,28 @@ func BenchmarkWalk(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(paths)/time.Since(start).Seconds(), "paths/s")
+}
+
+// fingerprintSynthetic is the tree of the fingerprint benchmark: 160,000 files (the size of a
+// real LLVM checkout) of little data, as a fingerprint reads no content.
+var fingerprintSynthetic = Synthetic{Files: 160_000, Bytes: 64 << 20, Seed: 1}
+
+// BenchmarkFingerprint160k fingerprints a 160,000-file synthetic tree (seed exclusions) and
+// reports the seconds per fingerprint and the entries stamped per second.
+func BenchmarkFingerprint160k(b *testing.B) {
+	root := benchTreeOf(b, fingerprintSynthetic)
+	m, err := NewMatcher(seedRules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries int
+	start := time.Now()
+	for b.Loop() {
+		f, err := TakeFingerprint(context.Background(), root, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		entries += len(f.Stamps)
+	}
+	b.ReportMetric(float64(entries)/time.Since(start).Seconds(), "entries/s")
 }

@@ -26,6 +26,8 @@ type Entry struct {
 	// Target is what a symlink points at, exactly as stored in the link (often relative);
 	// empty for every other type.
 	Target string
+	// Info is the lstat result Mode and Size come from.
+	Info fs.FileInfo
 }
 
 // Walk calls fn for every entry below root that m does not exclude (the root itself is not
@@ -103,7 +105,7 @@ func (w *walker) dir(abs, rel string) error {
 			}
 			return fmt.Errorf("walk: lstat %s: %w", e.Abs, err)
 		}
-		e.Mode, e.Size = fi.Mode(), fi.Size()
+		e.Mode, e.Size, e.Info = fi.Mode(), fi.Size(), fi
 		isDir := e.Mode.IsDir()
 		if w.m.Match(e.Rel, isDir) {
 			continue

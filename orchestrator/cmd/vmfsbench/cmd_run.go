@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	only := fs.String("only", "", "run only the cells whose ID matches `GLOB` (a * does not match a /)")
 	failFast := failureFlags(fs)
 	verify := fs.Bool("verify", false, "after each workload, have the guest check owners and writability")
+	acceptTree := fs.Bool("accept-tree-change", false, "with --resume: go on although the tree changed since the run started (the report says so)")
+	retryFailed := fs.Bool("retry-failed", false, "with --resume: run the failed cells again too (cells in status error always run again)")
 	shardArg := fs.String("shard", "", "run only shard `I/N` of the cells (cell k is shard k mod N's); the shards share -o DIR; I may be $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX")
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -70,11 +73,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if *only == "" && old != nil {
 			*only = old.Only // the run's own selection, unless another is given
 		}
-		skip = map[string]bool{}
-		for id := range od.Done {
-			skip[id] = true
-		}
+		skip = run.ResumeSkip(od.Done, *retryFailed)
 	} else {
+		if *acceptTree || *retryFailed {
+			return usagef("--accept-tree-change and --retry-failed go with --resume DIR")
+		}
 		specFile = files[0]
 	}
 	e, err := loadSpec(specFile, stderr)
@@ -127,6 +130,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := r.UseDir(dir); err != nil {
 		return usageError{err}
 	}
+	// The cells are checked against the tree as it is now, which must be the run's.
+	change, err := r.AdoptTree(dir, *acceptTree)
+	if err != nil {
+		if errors.Is(err, run.ErrTreeChanged) {
+			return usagef("%s: %v; the finished cells measured the tree as it was. Restore it, or go on with the changed tree with --accept-tree-change (the report then says so)", dir, err)
+		}
+		return usageError{err}
+	}
 	specAbs, _ := filepath.Abs(specFile)
 	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
 		Reference: e.Reference, Arch: e.Guest.Arch, Accel: r.Host.Accel,
@@ -134,8 +145,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError{err}
 	}
+	meta.Tree = r.TreeStamp()
 	if old != nil {
 		meta.Start = old.Start
+		meta.Tree, meta.TreeChanges = cmp.Or(old.Tree, meta.Tree), old.TreeChanges
+	}
+	if change != nil {
+		meta.TreeChanges = append(meta.TreeChanges, *change)
+		fmt.Fprintf(stderr, "vmfsbench run: the tree changed since the run started (%d paths: %s); going on with it as told (--accept-tree-change)\n", change.Paths, change.Brief)
 	}
 	meta.Only = *only
 	if shard.Count > 0 {
@@ -202,7 +219,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return errCellsFailed
 		}
 	}
+	// The exit code speaks for the run, not for this invocation alone: a resume that ran
+	// nothing new still exits 1 while the run holds a cell that did not succeed.
+	if done, err := results.FinishedCells(dir); err != nil {
+		return err
+	} else if n := notOK(done); n > 0 {
+		return fmt.Errorf("%w: %d cells of the run in %s did not succeed; rerun them with --resume %s (--retry-failed for the failed ones)", errCellsFailed, n, dir, dir)
+	}
 	return nil
+}
+
+// notOK counts the cells whose status is not ok.
+func notOK(done map[string]*results.Cell) int {
+	n := 0
+	for _, c := range done {
+		if c.Status != results.StatusOK {
+			n++
+		}
+	}
+	return n
 }
 
 // openShard opens dir for a new shard's run, refusing one whose cells have results already.

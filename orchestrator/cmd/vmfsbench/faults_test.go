@@ -380,10 +380,33 @@ func TestFailFast(t *testing.T) {
 				if c := cells["ext4.size=auto/asis/r1"]; c == nil || c.Status != results.StatusOK {
 					t.Errorf("the cell after the failure: %+v", c)
 				}
+				resumeFailed(t, out, cells["ext4.size=1MiB/asis/r1"])
 			} else if strings.Contains(stderr, "ext4.size=auto") {
 				t.Errorf("--fail-fast started the next cell:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// resumeFailed resumes the run in out, whose cell failed failed and whose other cells are
+// ok: the resume runs nothing and still exits 1, as the run holds a failed cell; with
+// --retry-failed it runs the failed cell again (no guest: it fails in its image build) and
+// exits 1.
+func resumeFailed(t *testing.T, out string, failed *results.Cell) {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, "run", "--resume", out)
+	if code != exitFailed || !strings.Contains(stderr, "1 cells of the run in "+out+" did not succeed") ||
+		!strings.Contains(stdout, "2 cells already had results and were not run again") {
+		t.Errorf("resume of a run with a failed cell: exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "run", "--resume", out, "--retry-failed")
+	again, err := results.FinishedCells(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := again[failed.ID]; code != exitFailed || c.Status != results.StatusFailed || !c.Start.After(failed.Start) ||
+		!strings.Contains(stdout, "1 cells already had results") {
+		t.Errorf("resume --retry-failed: exit %d, cell %s started %v (before %v); stdout:\n%s\nstderr:\n%s", code, c.Status, c.Start, failed.Start, stdout, stderr)
 	}
 }
 
