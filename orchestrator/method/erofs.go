@@ -15,6 +15,8 @@ import (
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // Erofs builds an EROFS image with mkfs.erofs, attaches it read-only and puts an overlay on it.
@@ -50,7 +52,7 @@ func erofsVersion(ctx context.Context, path string) (string, any, error) {
 	if v := AskVersion(ctx, "", path, "--version"); !strings.HasPrefix(v, "unknown") {
 		return v, nil, nil
 	}
-	tmp, err := os.MkdirTemp("", "vmfsbench-erofs-version.")
+	tmp, err := tmpdir.Make("erofs-version")
 	if err != nil {
 		return "unknown", nil, nil
 	}

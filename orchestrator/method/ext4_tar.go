@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // Mke2fs is what the host probe finds of mkfs.ext4: its version and whether it builds an
@@ -25,7 +27,7 @@ type Mke2fs struct {
 // tarInput builds a tiny image from a one-file tar stream: the only sure way to know that
 // mkfs.ext4 finds libarchive.
 func tarInput(ctx context.Context, mkfs string) (bool, string) {
-	dir, err := os.MkdirTemp("", "vmfsbench-mke2fs-")
+	dir, err := tmpdir.Make("mke2fs")
 	if err != nil {
 		return false, err.Error()
 	}

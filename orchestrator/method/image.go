@@ -25,6 +25,8 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // TreeSize is what one walk of the filtered tree tells about the images that can hold it.
@@ -399,7 +401,7 @@ func viewBase(work string) (string, error) {
 		return "", err
 	}
 	if strings.ContainsAny(abs, ",:\\\n") {
-		return os.MkdirTemp("", "vmfsbench-ext4-view-")
+		return tmpdir.Make("ext4-view")
 	}
 	return abs, os.Mkdir(abs, 0o700)
 }

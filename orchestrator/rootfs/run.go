@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // Bind mounts the host directory Source read-write at Target, an absolute path in the root:
@@ -50,11 +53,20 @@ func (img Image) Run(ctx context.Context, c Command) error {
 	if _, err := os.Stat(img.Path); err != nil {
 		return fmt.Errorf("run in rootfs: %w", err)
 	}
-	mnt, err := os.MkdirTemp("", "vmfsbench-rootfs-")
+	base, err := tmpdir.Make("rootfs")
 	if err != nil {
 		return fmt.Errorf("run in rootfs: %w", err)
 	}
-	defer os.Remove(mnt)
+	mnt := filepath.Join(base, "mnt")
+	if err := os.Mkdir(mnt, 0o700); err != nil {
+		os.RemoveAll(base)
+		return fmt.Errorf("run in rootfs: %w", err)
+	}
+	defer func() {
+		if os.Remove(mnt) == nil { // never through a mount still there
+			os.RemoveAll(base)
+		}
+	}()
 
 	script, args, err := img.runScript(mnt, c)
 	if err != nil {

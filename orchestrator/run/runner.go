@@ -27,6 +27,8 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // Runner runs the cells of one experiment into one output directory.
@@ -312,7 +314,7 @@ func (r *Runner) progressf(format string, args ...any) { r.Progress.Logf(format,
 // probeKVM boots the agent under KVM with an empty job and succeeds only if it reports done
 // within the probe's timeout (ChooseAccel gives the context its deadline).
 func (r *Runner) probeKVM(ctx context.Context, accel string) error {
-	dir, err := os.MkdirTemp("", "vmfsbench-kvm-probe.")
+	dir, err := tmpdir.Make("kvm-probe")
 	if err != nil {
 		return err
 	}

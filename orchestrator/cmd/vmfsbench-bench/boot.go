@@ -15,6 +15,8 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // trivialInit is the reference /init: it powers the guest off at once.
@@ -41,7 +43,7 @@ func (b *bench) bootFigures(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (make kernel fetches it)", err)
 	}
-	dir, err := os.MkdirTemp("", "vmfsbench-boot.") // short: it holds a unix socket
+	dir, err := tmpdir.Make("boot") // short: it holds a unix socket
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // options are the command line.
@@ -122,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	scratch := o.scratch
 	if scratch == "" {
-		if scratch, err = os.MkdirTemp("", "vmfsbench-bench."); err != nil {
+		if scratch, err = tmpdir.Make("bench"); err != nil {
 			return err
 		}
 	}
