@@ -282,7 +282,8 @@ func WriteCellInitrd(dst, basePath string, job []byte) error {
 		return fmt.Errorf("cell initrd: %w", err)
 	}
 	defer base.Close()
-	return atomicfile.Write(dst, func(w io.Writer) error {
+	// The job may hold secrets (ssh-tar's host key, the workload's environment): 0600.
+	return atomicfile.WritePerm(dst, 0o600, func(w io.Writer) error {
 		n, err := io.Copy(w, base)
 		if err != nil {
 			return fmt.Errorf("cell initrd: copy %s: %w", basePath, err)

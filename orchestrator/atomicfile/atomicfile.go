@@ -27,6 +27,12 @@ func Write(name string, fn func(io.Writer) error) error {
 	return write(name, 0o644, fn)
 }
 
+// WritePerm is Write with mode perm, whatever the umask: 0600 for a file that holds a secret,
+// which no other user may read even for a moment.
+func WritePerm(name string, perm os.FileMode, fn func(io.Writer) error) error {
+	return write(name, perm, fn)
+}
+
 func write(name string, perm os.FileMode, fn func(io.Writer) error) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")

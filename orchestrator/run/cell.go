@@ -124,6 +124,9 @@ func (cr *cellRun) setup() error {
 			return err
 		}
 	}
+	if err := private(cr.c.Work, cr.c.Sockets); err != nil {
+		return err
+	}
 	f, err := os.Create(filepath.Join(cr.c.Logs, HostFile))
 	if err != nil {
 		return err
