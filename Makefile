@@ -11,7 +11,7 @@ TOOLS    := qemu-system-x86_64:qemu-system-x86 /usr/lib/qemu/virtiofsd:qemu-syst
             debootstrap:debootstrap \
             qemu-system-aarch64:qemu-system-arm qemu-system-riscv64:qemu-system-misc
 
-.PHONY: all build agents deps tools kernel test test-faults test-short test-debian13 vet demo study bench clean
+.PHONY: all build agents deps tools kernel hosttools test test-faults test-short test-debian13 vet demo study bench clean
 
 all: build
 
@@ -51,12 +51,19 @@ kernel: deps build
 	$(BIN) kernel fetch --arch aarch64
 	$(BIN) kernel fetch --arch riscv64
 
+# hosttools fetches into the user cache what Debian 12 lacks (vmfsbench tool fetch): Debian 13's
+# Rust virtiofsd with its own C library and loader (a tree over the C daemon's open-file limit
+# needs it), and bookworm-backports' e2fsprogs that reads tar with libarchive (nothing when the
+# host's reads tar). Nothing is installed on the host.
+hosttools: build
+	$(BIN) tool fetch virtiofsd e2fsprogs
+
 vet:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: kernel vet
+test: kernel hosttools vet
 	$(GO) test -timeout 40m $(PKGS)
 
 # test-faults runs the fault catalogue (faults_test.go, oddtree_test.go, survey_test.go and the
@@ -92,7 +99,9 @@ demo: kernel
 # study runs the seed study in miniature, from nothing, in the three commands the README
 # shows: a real riscv64 LLVM 19 tree, a Debian 13 riscv64 guest root (its second stage runs in
 # an emulated guest: about 20 minutes here), then specs/replica-llvm-riscv64.yaml. As root.
-study: kernel
+# On Debian 12 the virtiofs cells take the fetched Rust virtiofsd and the ext4 cells the fetched
+# e2fsprogs' tar route (make hosttools).
+study: kernel hosttools
 	$(BIN) tree llvm --version 19 --arch riscv64
 	$(BIN) rootfs build --arch riscv64
 	$(BIN) run specs/replica-llvm-riscv64.yaml

@@ -9,15 +9,11 @@
 package llvmtree
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +21,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
+	"github.com/vmfsbench/vmfsbench/orchestrator/debarchive"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 )
 
@@ -108,7 +105,7 @@ func Ensure(ctx context.Context, cacheDir string, o Options) (Tree, error) {
 		return Tree{}, err
 	}
 	src := fmt.Sprintf("llvm-toolchain-%d", o.Major)
-	sources, err := index(ctx, mirror+"/dists/"+rel.Suite+"/main/source/Sources.xz")
+	sources, err := debarchive.Index(ctx, mirror+"/dists/"+rel.Suite+"/main/source/Sources.xz")
 	if err != nil {
 		return Tree{}, err
 	}
@@ -118,10 +115,10 @@ func Ensure(ctx context.Context, cacheDir string, o Options) (Tree, error) {
 	}
 	fmt.Fprintf(log, "llvm: source %s (%d bytes)\n", orig.name, orig.size)
 	tarball := filepath.Join(store, orig.name)
-	if err := fetch(ctx, mirror+"/"+orig.dir+"/"+orig.name, tarball, orig.sha256); err != nil {
+	if err := debarchive.Fetch(ctx, mirror+"/"+orig.dir+"/"+orig.name, tarball, orig.sha256); err != nil {
 		return Tree{}, err
 	}
-	pkgs, err := index(ctx, mirror+"/dists/"+rel.Suite+"/main/binary-"+a.Debian+"/Packages.xz")
+	pkgs, err := debarchive.Index(ctx, debarchive.PackagesURL(mirror, rel.Suite, "main", a.Debian))
 	if err != nil {
 		return Tree{}, err
 	}
@@ -134,7 +131,7 @@ func Ensure(ctx context.Context, cacheDir string, o Options) (Tree, error) {
 		}
 		deb := filepath.Join(store, filepath.Base(p["Filename"]))
 		fmt.Fprintf(log, "llvm: %s %s\n", name, p["Version"])
-		if err := fetch(ctx, mirror+"/"+p["Filename"], deb, p["SHA256"]); err != nil {
+		if err := debarchive.Fetch(ctx, mirror+"/"+p["Filename"], deb, p["SHA256"]); err != nil {
 			return Tree{}, err
 		}
 		debs, toolsVersion = append(debs, deb), p["Version"]
@@ -359,7 +356,7 @@ type origFile struct {
 }
 
 // origTarball finds the .orig.tar.xz of the source package src in a Sources index.
-func origTarball(sources map[string]map[string]string, src string) (origFile, error) {
+func origTarball(sources map[string]debarchive.Stanza, src string) (origFile, error) {
 	s, ok := sources[src]
 	if !ok {
 		return origFile{}, fmt.Errorf("llvm: the archive's Sources index has no %s", src)
@@ -374,108 +371,6 @@ func origTarball(sources map[string]map[string]string, src string) (origFile, er
 		}
 	}
 	return origFile{}, fmt.Errorf("llvm: %s has no .orig.tar.xz in the Sources index", src)
-}
-
-// index downloads an xz-compressed Debian index (Sources or Packages) and returns its
-// stanzas by their Package field; a multi-line field keeps its continuation lines.
-func index(ctx context.Context, url string) (map[string]map[string]string, error) {
-	body, err := get(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	defer body.Close()
-	cmd := exec.CommandContext(ctx, "xz", "-dc")
-	cmd.Stdin = body
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("llvm: %s: xz -dc: %w", url, err)
-	}
-	return parseIndex(out), nil
-}
-
-// parseIndex splits a Debian control-file index into stanzas keyed by Package. Of several
-// stanzas of one package (versions), the first is kept.
-func parseIndex(data []byte) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	cur, last := map[string]string{}, ""
-	flush := func() {
-		if p := cur["Package"]; p != "" {
-			if _, seen := out[p]; !seen {
-				out[p] = cur
-			}
-		}
-		cur, last = map[string]string{}, ""
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			flush()
-		case line[0] == ' ' || line[0] == '\t':
-			if last != "" {
-				cur[last] += "\n" + strings.TrimSpace(line)
-			}
-		default:
-			k, v, _ := strings.Cut(line, ":")
-			last = k
-			cur[k] = strings.TrimSpace(v)
-		}
-	}
-	flush()
-	return out
-}
-
-// fetch downloads url to dst unless dst is there with the right sha256; a download whose
-// sha256 differs is refused and removed.
-func fetch(ctx context.Context, url, dst, sum string) error {
-	if have, err := fileSHA256(dst); err == nil && have == sum {
-		return nil
-	}
-	body, err := get(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	h := sha256.New()
-	err = atomicfile.Write(dst, func(w io.Writer) error {
-		_, err := io.Copy(io.MultiWriter(w, h), body)
-		if err == nil && hex.EncodeToString(h.Sum(nil)) != sum {
-			err = fmt.Errorf("llvm: %s: sha256 %x, the index says %s", url, h.Sum(nil), sum)
-		}
-		return err
-	})
-	return err
-}
-
-func get(ctx context.Context, url string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("llvm: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("llvm: GET %s: %s", url, resp.Status)
-	}
-	return resp.Body, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // copyFile copies a regular file (following a symlink) with its mode.

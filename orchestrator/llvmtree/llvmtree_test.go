@@ -3,6 +3,8 @@ package llvmtree
 import (
 	"strings"
 	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/debarchive"
 )
 
 const sources = `Package: llvm-toolchain-15
@@ -21,7 +23,7 @@ Directory: pool/main/o/other
 `
 
 func TestOrigTarball(t *testing.T) {
-	idx := parseIndex([]byte(sources))
+	idx := debarchive.ParseIndex([]byte(sources))
 	o, err := origTarball(idx, "llvm-toolchain-15")
 	if err != nil {
 		t.Fatal(err)

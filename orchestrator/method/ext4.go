@@ -1,6 +1,7 @@
 package method
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ func autoOrSize(v any) error {
 
 // Tools implements Method.
 func (Ext4) Tools(Params) []Tool {
-	return []Tool{{Name: e2fsprogs.Name, Package: e2fsprogs.Package, Paths: e2fsprogs.Paths, Probe: probeMke2fs},
+	return []Tool{e2fsprogs,
 		{Name: "debugfs", Package: "e2fsprogs", VersionArgs: []string{"-V"}}}
 }
 
@@ -66,12 +67,16 @@ func probeMke2fs(ctx context.Context, path string) (string, any, error) {
 	if err != nil {
 		return line, v, err
 	}
-	m := Mke2fs{Version: v}
+	m := Mke2fs{Version: v, Origin: "host"}
 	if v.AtLeast(1, 47, 1) {
-		m.TarInput, m.TarWhy = tarInput(ctx, path)
+		m.TarInput, m.TarWhy = tarInput(ctx, []string{path})
 	}
 	if m.TarInput {
 		line += " (tar input)"
+	} else if fline, f, ok := probeFetchedMke2fs(ctx); ok {
+		// The host's reads no tar (Debian 12's 1.47.0): the fetched one builds by the tar route.
+		f.TarWhy = "the host's " + line + ": " + cmp.Or(m.TarWhy, "1.47.1 reads tar")
+		return fline, f, nil
 	}
 	return line, m, nil
 }
@@ -108,7 +113,7 @@ func (Ext4) Plan(c Config) (Plan, error) {
 	build := Step{Kind: StepBuildImage,
 		Desc: "build the ext4 image of the filtered tree" + ownerNote(c) + " (route " + route + "); debugfs then gives the root directory " +
 			"the tree root's mode, owner and mtime and removes lost+found",
-		Commands: [][]string{mkfs, debugfsArgv(image, filepath.Join(c.Work, ext4Fixup))},
+		Commands: [][]string{mkfs, debugfsArgv(e2fsCommand(c, "debugfs"), image, filepath.Join(c.Work, ext4Fixup))},
 		Run: func(ctx context.Context, env Env) (func(), error) {
 			return nil, buildExt4Route(ctx, argv, c, env, "")
 		}}
@@ -165,12 +170,25 @@ func ext4ImageSize(c Config) int64 {
 // ext4Argv is the build's mkfs.ext4 command with ext4Source for what the route reads.
 func ext4Argv(c Config) []string {
 	size := ext4ImageSize(c)
-	argv := []string{"mkfs.ext4", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0"}
+	argv := append(e2fsCommand(c, "mkfs.ext4"), "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-m", "0")
 	if pmemWanted(c.Params) {
 		argv = append(argv, "-b", "4096") // DAX needs blocks of the page size; small images get 1 KiB
 	}
 	return append(argv, "-E", "lazy_itable_init=0,lazy_journal_init=0", "-N", strconv.FormatInt(c.Size.Ext4Inodes(size), 10),
 		"-d", ext4Source, img(c, "tree.ext4"), fmt.Sprintf("%dk", size>>10)) // mke2fs reads a bare number as KiB; k says so
+}
+
+// e2fsCommand is how the cell runs prog, mkfs.ext4 or debugfs: the host's, or the fetched
+// e2fsprogs' through the host's loader when the probe chose it (see probeMke2fs).
+func e2fsCommand(c Config, prog string) []string {
+	m, _ := c.Tools[e2fsprogs.Name].Detail.(Mke2fs)
+	switch {
+	case prog == "mkfs.ext4" && len(m.Mkfs) > 0:
+		return slices.Clone(m.Mkfs)
+	case prog == "debugfs" && len(m.Debugfs) > 0:
+		return slices.Clone(m.Debugfs)
+	}
+	return []string{prog}
 }
 
 // ext4Route is the route buildExt4 takes for the cell on this host: the study's own
@@ -519,7 +537,7 @@ func (b *ext4Build) fixup(ctx context.Context, fixOwners bool, staged string) er
 	}
 	t0 := time.Now()
 	// mkfs.ext4 -d makes lost+found; were it ever missing, there is nothing to remove.
-	if err := runDebugfs(ctx, b.env.Log, image, file, n, "rmdir: File not found by ext2_lookup"); err != nil {
+	if err := runDebugfs(ctx, b.env.Log, e2fsCommand(b.c, "debugfs"), image, file, n, "rmdir: File not found by ext2_lookup"); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.env.Log, "ext4: debugfs took %s\n", time.Since(t0).Round(time.Millisecond))

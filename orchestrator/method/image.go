@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,8 +199,9 @@ func scratchTools(p Params) []Tool {
 	return []Tool{e2fsprogs}
 }
 
-// e2fsprogs is mkfs.ext4, asked its version as mke2fs -V.
-var e2fsprogs = Tool{Name: "e2fsprogs", Package: "e2fsprogs", Paths: []string{"mkfs.ext4"}, VersionArgs: []string{"-V"}}
+// e2fsprogs is mkfs.ext4, asked its version as mke2fs -V and whether it reads tar (one
+// definition for the ext4 method and the scratch disks: the host probe keeps the first).
+var e2fsprogs = Tool{Name: "e2fsprogs", Package: "e2fsprogs", Paths: []string{"mkfs.ext4"}, Probe: probeMke2fs}
 
 // scratchDevices attaches the scratch disk, when the cell has one, after the tree's image:
 // the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them.
@@ -243,16 +245,17 @@ func debugfsQuote(p string) (string, error) {
 	return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`, nil
 }
 
-// debugfsArgv applies the debugfs command file script to image.
-func debugfsArgv(image, script string) []string {
-	return []string{"debugfs", "-w", "-f", script, image}
+// debugfsArgv applies the debugfs command file script to image with debugfs, the command
+// that runs debugfs (its path, or a loader and its path).
+func debugfsArgv(debugfs []string, image, script string) []string {
+	return append(slices.Clone(debugfs), "-w", "-f", script, image)
 }
 
 // runDebugfs applies a debugfs command file to an ext4 image. debugfs exits 0 even when a
 // command fails and reports failures on stderr, after its version banner: anything else
 // there is an error, but for lines starting with one of the allowed prefixes.
-func runDebugfs(ctx context.Context, log io.Writer, image, script string, commands int, allowed ...string) error {
-	argv := debugfsArgv(image, script)
+func runDebugfs(ctx context.Context, log io.Writer, debugfs []string, image, script string, commands int, allowed ...string) error {
+	argv := debugfsArgv(debugfs, image, script)
 	fmt.Fprintf(log, "$ %s   (%d commands)\n", qemu.Quote(argv), commands)
 	ran(log, argv)
 	var stderr bytes.Buffer

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/debarchive"
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 )
 
 // Tool is a host program a method's cells run, with where to find it and how to ask its
@@ -126,4 +129,32 @@ func pickVersion(out string) string {
 		return "unknown"
 	}
 	return "unknown: " + first
+}
+
+// cacheDir is vmfsbench's cache, where `vmfsbench tool fetch` puts the tools it takes from
+// Debian's archive; tests replace it.
+var cacheDir = func() string {
+	d, _ := kernel.CacheDir()
+	return d
+}
+
+// fetched is where the root fetched as bundle (vmfsbench tool fetch NAME) has program, "" when
+// it is not fetched.
+func fetched(bundle, program string) string {
+	return debarchive.Program(cacheDir(), bundle, program)
+}
+
+// fetchedLoader is what runs the program at path when a root fetched from Debian's archive
+// holds it, its loader and library path, and where it comes from; nil and "host" for a
+// program of the host's.
+func fetchedLoader(path string) (loader []string, origin string) {
+	r, prog, ok := debarchive.Holding(cacheDir(), path)
+	if !ok {
+		return nil, "host"
+	}
+	argv, err := r.Command(prog)
+	if err != nil {
+		return nil, r.Origin() // run directly, the probe then says why it fails
+	}
+	return argv[:len(argv)-1], r.Origin()
 }

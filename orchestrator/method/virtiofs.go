@@ -31,30 +31,86 @@ func (Virtiofs) Params() []param.Def {
 			Help:   "virtqueue size of vhost-user-fs-pci, a power of two; QEMU caps it at 1024",
 			Schema: map[string]any{"type": "integer", "enum": []int{64, 128, 256, 512, 1024}}},
 		{Name: "daemon", Kind: param.KindString, Default: "auto",
-			Help: "virtiofsd binary, or auto to find one on the host"},
+			Help: "which virtiofsd: auto (the host's, Rust first, else one fetched by `vmfsbench tool fetch virtiofsd`), " +
+				"rust (the host's Rust daemon, else the fetched one), c (QEMU's C daemon), or a virtiofsd binary's path"},
 		upperParam,
 	}
 }
 
-// Tools implements Method: the daemon the cell asks for, or the first usable one of
-// virtiofsd on PATH, /usr/libexec/virtiofsd (both usually the Rust daemon) and QEMU's C
-// daemon. The flavour comes from what the binary prints for --version and --help.
+// Tools implements Method: the daemon the cell asks for (see daemonPaths). The flavour
+// comes from what the binary prints for --version and --help.
 func (Virtiofs) Tools(p Params) []Tool {
-	t := Tool{Name: daemonTool(p), Package: "virtiofsd (Debian 13) or qemu-system-common (Debian 12)",
-		Paths: []string{"virtiofsd", rustVirtiofsd, cVirtiofsd}, Probe: probeVirtiofsd}
-	if d := p.Str("daemon"); d != "auto" && d != "" {
-		t.Paths, t.Package = []string{d}, ""
+	t := Tool{Name: daemonTool(p), Package: "virtiofsd (Debian 13) or qemu-system-common (Debian 12); on Debian 12, `vmfsbench tool fetch virtiofsd` fetches Debian 13's",
+		Paths: daemonPaths(p.Str("daemon")), Probe: probeVirtiofsd}
+	switch d := p.Str("daemon"); d {
+	case "rust":
+		t.Probe, t.Package = probeRustVirtiofsd, "virtiofsd (Debian 13); on Debian 12, `vmfsbench tool fetch virtiofsd` fetches Debian 13's"
+	case "c":
+		t.Package = "qemu-system-common (Debian 12; QEMU 8.0 dropped the C daemon)"
+	case "auto", "":
+		t.Probe = probeAutoVirtiofsd
+	default:
+		t.Package = ""
 	}
 	return append([]Tool{t}, scratchTools(p)...)
 }
 
-// daemonTool is the name of the cell's daemon among the host's tools: "virtiofsd", or
-// "virtiofsd PATH" for a daemon the spec names.
+// fetchedVirtiofsd is the Rust daemon in the root `vmfsbench tool fetch virtiofsd` makes.
+const fetchedVirtiofsd = "usr/libexec/virtiofsd"
+
+// daemonPaths are where the daemon a cell asks for is looked for, in order: for auto,
+// virtiofsd on PATH, /usr/libexec/virtiofsd (both usually the Rust daemon), QEMU's C daemon,
+// then the fetched Rust daemon; for rust, the same without the C daemon.
+func daemonPaths(want string) []string {
+	var paths []string
+	switch want {
+	case "auto", "":
+		paths = []string{"virtiofsd", rustVirtiofsd, cVirtiofsd}
+	case "rust":
+		paths = []string{"virtiofsd", rustVirtiofsd}
+	case "c":
+		return []string{cVirtiofsd}
+	default:
+		return []string{want}
+	}
+	if f := fetched("virtiofsd", fetchedVirtiofsd); f != "" {
+		paths = append(paths, f)
+	}
+	return paths
+}
+
+// daemonTool is the name of the cell's daemon among the host's tools: "virtiofsd" for auto,
+// else "virtiofsd rust", "virtiofsd c" or "virtiofsd PATH".
 func daemonTool(p Params) string {
 	if d := p.Str("daemon"); d != "auto" && d != "" {
 		return "virtiofsd " + d
 	}
 	return "virtiofsd"
+}
+
+// probeAutoVirtiofsd is probeVirtiofsd that, when it finds the C daemon, also inspects the
+// fetched Rust daemon, if any, as its Fallback: a tree over the C daemon's open-file limit
+// is then served by the Rust daemon's file handles instead of being refused.
+func probeAutoVirtiofsd(ctx context.Context, path string) (string, any, error) {
+	v, d, err := probeVirtiofsd(ctx, path)
+	if vd, ok := d.(Virtiofsd); ok && err == nil && vd.Flavor == FlavorC {
+		if f := fetched("virtiofsd", fetchedVirtiofsd); f != "" {
+			if alt := inspectVirtiofsd(f); alt.Err == nil && alt.Flavor == FlavorRust {
+				vd.Fallback = &alt
+				d = vd
+			}
+		}
+	}
+	return v, d, err
+}
+
+// probeRustVirtiofsd is probeVirtiofsd refusing the C daemon (a virtiofsd on PATH may be one).
+func probeRustVirtiofsd(ctx context.Context, path string) (string, any, error) {
+	v, d, err := probeVirtiofsd(ctx, path)
+	if vd, ok := d.(Virtiofsd); ok && err == nil && vd.Flavor != FlavorRust {
+		err = fmt.Errorf("virtiofsd %s is the C daemon, not the Rust one", path)
+	}
+	return v, d, err
 }
 
 // probeVirtiofsd asks the daemon its version; the version recorded names the flavour too
@@ -82,10 +138,14 @@ func (Virtiofs) daemon(c Config) Virtiofsd {
 	if !probed {
 		h.Err = fmt.Errorf("virtiofsd was not looked for")
 	}
-	if want := c.Params.Str("daemon"); want != "auto" && want != "" {
+	switch want := c.Params.Str("daemon"); want {
+	case "auto", "", "c":
+		return Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Err: h.Err}
+	case "rust":
+		return Virtiofsd{Path: rustVirtiofsd, Flavor: FlavorRust, Err: h.Err}
+	default:
 		return Virtiofsd{Path: want, Flavor: FlavorRust, Err: h.Err}
 	}
-	return Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Err: h.Err}
 }
 
 // Plan implements Method. The daemon is started in its own process group and the step
@@ -94,13 +154,23 @@ func (Virtiofs) daemon(c Config) Virtiofsd {
 // blocks for more than about ten seconds.
 func (v Virtiofs) Plan(c Config) (Plan, error) {
 	d := v.daemon(c)
-	o := DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
-		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)}
+	o := v.options(c, d)
+	var why string
+	if d.Fallback != nil && v.refuse(c, d, o) != nil {
+		if alt := *d.Fallback; v.refuse(c, alt, v.options(c, alt)) == nil {
+			why = fmt.Sprintf("the tree's %d entries are over the C virtiofsd's open-file limit: the fetched Rust daemon serves it", v.entries(c))
+			d, o = alt, v.options(c, alt)
+		}
+	}
 	facts := map[string]string{"virtiofsd": d.FlavorVersion(), "inode_file_handles": "never", "owners": "host"}
-	if d.CanFileHandles() {
-		// The daemon keeps a file handle, not a descriptor, per inode the guest looked up:
-		// no open-file limit caps the tree.
-		o.FileHandles, facts["inode_file_handles"] = "prefer", "prefer"
+	if d.Origin != "" {
+		facts["virtiofsd_from"] = d.Origin
+	}
+	if why != "" {
+		facts["virtiofsd_why"] = why
+	}
+	if o.FileHandles != "" {
+		facts["inode_file_handles"] = o.FileHandles
 	}
 	mapOwners := c.Owner != nil && d.CanTranslateOwners()
 	if mapOwners {
@@ -151,6 +221,18 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 	}, nil
 }
 
+// options are what daemon d is asked to do for the cell. With file handles (the Rust daemon
+// as root) it keeps a handle, not a descriptor, per inode the guest looked up: no open-file
+// limit caps the tree.
+func (v Virtiofs) options(c Config, d Virtiofsd) DaemonOptions {
+	o := DaemonOptions{Socket: v.socket(c), Tree: c.Tree, Cache: c.Params.Str("cache"),
+		Threads: int(c.Params.Int("thread_pool_size")), Sandbox: SandboxFor(d.Flavor)}
+	if d.CanFileHandles() {
+		o.FileHandles = "prefer"
+	}
+	return o
+}
+
 // errText is err's text, "" for nil.
 func errText(err error) string {
 	if err == nil {
@@ -189,7 +271,8 @@ func (v Virtiofs) refuse(c Config, d Virtiofsd, o DaemonOptions) error {
 	// Headroom for the daemon's own descriptors (sockets, memory regions, log).
 	const spare = 64
 	if n := v.entries(c); lim.Max != unix.RLIM_INFINITY && uint64(n)+spare > lim.Max {
-		how := "give the method the Rust virtiofsd (it references inodes by file handles with CAP_DAC_READ_SEARCH)"
+		how := "give the method the Rust virtiofsd, which references inodes by file handles with CAP_DAC_READ_SEARCH " +
+			"(daemon: rust; on Debian 12, `vmfsbench tool fetch virtiofsd` fetches Debian 13's)"
 		if d.Flavor == FlavorRust {
 			how = "run vmfsbench as root, so that the daemon may use file handles (CAP_DAC_READ_SEARCH)"
 		}

@@ -2,6 +2,7 @@ package method
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,5 +129,39 @@ func TestVirtiofsRefusesTreesOverTheOpenFileLimit(t *testing.T) {
 	withCaps(t, capSysAdmin)
 	if err := (Virtiofs{}).refuse(virtiofsConfig(c, nil, 1, nil), c, DaemonOptions{Cache: "metadata"}); err == nil {
 		t.Error("cache=metadata with the C daemon: not refused")
+	}
+}
+
+// TestAutoFallsBackToFetchedRust: with daemon auto, a host whose daemon is the C one and a
+// Rust daemon fetched from Debian's archive serves a tree over the C daemon's open-file limit
+// with the Rust daemon's file handles, through its loader, and records why; a tree under the
+// limit keeps the C daemon.
+func TestAutoFallsBackToFetchedRust(t *testing.T) {
+	withCaps(t, capSysAdmin, capDacReadSearch)
+	withNoFile(t, 20000)
+	rust := rustDaemon(t, "rust-1.13.help")
+	rust.Path = "/cache/debroot/virtiofsd/root/usr/libexec/virtiofsd"
+	rust.Loader = []string{"/cache/debroot/virtiofsd/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "--library-path",
+		"/cache/debroot/virtiofsd/root/usr/lib/x86_64-linux-gnu"}
+	rust.Origin = "virtiofsd 1.13.2-1+deb13u1 from Debian trixie, fetched into /cache/debroot/virtiofsd"
+	c := Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Version: "virtiofsd version 7.2.22", Origin: "host", Fallback: &rust}
+	p, err := Virtiofs{}.Plan(virtiofsConfig(c, nil, 160578, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := p.Steps[len(p.Steps)-1].Commands[0]
+	if p.Refused != "" || argv[0] != rust.Loader[0] || argv[3] != rust.Path || !slices.Contains(argv, "--inode-file-handles=prefer") {
+		t.Errorf("a tree over the limit: refused %q, command %q", p.Refused, argv)
+	}
+	if p.Facts["virtiofsd"] != "rust 1.13.2" || p.Facts["virtiofsd_from"] != rust.Origin ||
+		!strings.Contains(p.Facts["virtiofsd_why"], "160578 entries") || p.Facts["inode_file_handles"] != "prefer" {
+		t.Errorf("facts %q", p.Facts)
+	}
+	p, err = Virtiofs{}.Plan(virtiofsConfig(c, nil, 500, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if argv := p.Steps[len(p.Steps)-1].Commands[0]; argv[0] != cVirtiofsd || p.Facts["virtiofsd_from"] != "host" {
+		t.Errorf("a tree under the limit: command %q, facts %q", argv, p.Facts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,14 @@ type Virtiofsd struct {
 	Path    string
 	Flavor  string // FlavorC or FlavorRust
 	Version string // the first line of its --version, "" if it could not be run
+	// Loader, when not empty, runs Path: the loader and library path of a root fetched from
+	// Debian's archive (vmfsbench tool fetch virtiofsd), whose C library is not the host's.
+	Loader []string
+	// Origin says where the daemon comes from: "host", or the fetched package and suite.
+	Origin string
+	// Fallback, for daemon: auto when the host's daemon is the C one, is the fetched Rust
+	// daemon: it serves a tree over the C daemon's open-file limit.
+	Fallback *Virtiofsd `json:",omitempty"`
 	// Err says why the daemon cannot be used (missing, not a virtiofsd); Path and Flavor
 	// then still describe the command a plan shows.
 	Err  error
@@ -71,8 +80,9 @@ func inspectVirtiofsd(path string) Virtiofsd {
 		return d
 	}
 	d := Virtiofsd{Path: path}
-	version, verr := probe(path, "--version")
-	help, herr := probe(path, "--help")
+	d.Loader, d.Origin = fetchedLoader(path)
+	version, verr := probe(append(slices.Clone(d.Loader), path, "--version"))
+	help, herr := probe(append(slices.Clone(d.Loader), path, "--help"))
 	d.Version, _, _ = strings.Cut(strings.TrimSpace(version), "\n")
 	d.help = help
 	d.Flavor = virtiofsdFlavor(version, help)
@@ -93,16 +103,16 @@ func inspectVirtiofsd(path string) Virtiofsd {
 	return d
 }
 
-// probe runs path with one flag and returns what it printed (both daemons print --help to
-// stdout; errors go to stderr, kept for the message).
-func probe(path, flag string) (string, error) {
+// probe runs argv (the daemon and one flag) and returns what it printed (both daemons print
+// --help to stdout; errors go to stderr, kept for the message).
+func probe(argv []string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, flag)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w", path, flag, err)
+		return string(out), fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
 	return string(out), nil
 }
@@ -186,7 +196,7 @@ func (d Virtiofsd) Argv(o DaemonOptions) []string {
 		if cache == "never" {
 			cache = "none"
 		}
-		argv := []string{d.Path, "--socket-path=" + o.Socket, "-o", "source=" + fuseOptEscape(o.Tree), "-o", "cache=" + cache}
+		argv := append(slices.Clone(d.Loader), d.Path, "--socket-path="+o.Socket, "-o", "source="+fuseOptEscape(o.Tree), "-o", "cache="+cache)
 		if o.Sandbox != "" {
 			argv = append(argv, "-o", "sandbox="+o.Sandbox)
 		}
@@ -196,7 +206,7 @@ func (d Virtiofsd) Argv(o DaemonOptions) []string {
 		}
 		return argv
 	}
-	argv := []string{d.Path, "--socket-path=" + o.Socket, "--shared-dir=" + o.Tree, "--cache=" + o.Cache}
+	argv := append(slices.Clone(d.Loader), d.Path, "--socket-path="+o.Socket, "--shared-dir="+o.Tree, "--cache="+o.Cache)
 	if o.Sandbox != "" {
 		argv = append(argv, "--sandbox="+o.Sandbox)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -59,16 +60,22 @@ func treeState(t *testing.T, root string) string {
 	return strings.Join(hostState(t, root), "\n")
 }
 
-// TestReadAllOverVirtiofs boots a guest that reads the tree over the C virtiofsd with each
-// cache mode: the digest must match the host's, the host tree must not change, the daemon
-// must be gone afterwards.
+// TestReadAllOverVirtiofs boots a guest that reads the tree over the host's virtiofsd with
+// each cache mode, and over the Rust daemon (daemon: rust), which on Debian 12 is Debian 13's
+// fetched by `vmfsbench tool fetch virtiofsd` and run through its own loader: the digest must
+// match the host's, the host tree must not change, the daemon must be gone afterwards.
 func TestReadAllOverVirtiofs(t *testing.T) {
 	needGuest(t)
 	needVirtiofsd(t)
-	for _, cache := range []string{"always", "never"} {
-		t.Run(cache, func(t *testing.T) {
+	for _, tc := range []struct{ name, cache, daemon string }{{"always", "always", "auto"}, {"never", "never", "auto"}, {"rust", "always", "rust"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := tc.cache
+			d := method.FindTool(context.Background(), method.Virtiofs{}.Tools(method.Params{"daemon": tc.daemon})[0])
+			if d.Err != nil {
+				testenv.Missing(t, "the %s virtiofsd (make test fetches Debian 13's): %v", tc.daemon, d.Err)
+			}
 			var before string
-			res, r := runOne(t, virtiofsSpec("cache: "+cache, "5m"), func(r *Runner) { before = treeState(t, r.Host.Tree) })
+			res, r := runOne(t, virtiofsSpec("cache: "+cache+", daemon: "+tc.daemon, "5m"), func(r *Runner) { before = treeState(t, r.Host.Tree) })
 			if res.Status != results.StatusOK {
 				t.Fatalf("cell failed: %s", res.Error)
 			}
@@ -87,9 +94,15 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 			host := hostLog(t, r, res)
 			// The C daemon's supervisor logs its open-file limit and takes cache=none for never;
 			// the Rust daemon (the Debian 13 lane) raises its own limit and says never.
-			wants := []string{"$ " + hostVirtiofsd().Path, "listens on", "open-file limit", "cache=" + map[string]string{"always": "always", "never": "none"}[cache]}
+			dd := d.Detail.(method.Virtiofsd)
+			argv0 := append(dd.Loader, dd.Path)[0]
+			wants := []string{"$ " + argv0, "listens on", "open-file limit", "cache=" + map[string]string{"always": "always", "never": "none"}[cache]}
 			if strings.HasPrefix(res.Facts["virtiofsd"], "rust") {
-				wants = []string{"$ " + hostVirtiofsd().Path, "listens on", "--cache=" + cache}
+				wants = []string{"$ " + argv0, " " + dd.Path + " ", "listens on", "--cache=" + cache, "--inode-file-handles=prefer"}
+			}
+			if tc.daemon == "rust" && testenv.Release() == 12 &&
+				(!strings.HasPrefix(res.Facts["virtiofsd"], "rust 1.") || !strings.Contains(res.Facts["virtiofsd_from"], "fetched")) {
+				t.Errorf("on Debian 12 the Rust daemon is the fetched one; the cell says %q from %q", res.Facts["virtiofsd"], res.Facts["virtiofsd_from"])
 			}
 			for _, want := range wants {
 				if !strings.Contains(host, want) {

@@ -57,6 +57,7 @@ var commands = []cmdInfo{
 	{"digest", []string{"SPEC"}, "walk the spec's tree after exclusions: files, bytes, digest", cmdDigest},
 	{"kernel fetch", []string{""}, "download Debian's kernel for the guest architecture into the cache", cmdKernel},
 	{"rootfs build", []string{""}, "debootstrap a Debian guest root (python3, LLVM 15) into a cached ext4 image", cmdRootfs},
+	{"tool fetch", []string{"NAME..."}, "fetch a host tool Debian 12 lacks into the cache: virtiofsd (Debian 13's Rust daemon), e2fsprogs (bookworm-backports', reads tar)", cmdTool},
 	{"tree llvm", []string{""}, "lay out a real LLVM tree in the cache: Debian's source of a release and its tools in build/stage2cross", cmdTree},
 }
 

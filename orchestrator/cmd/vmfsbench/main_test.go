@@ -171,6 +171,7 @@ func TestHelp(t *testing.T) {
 		"kernel fetch": {"--arch ARCH"},
 		"tree llvm":    {"--arch ARCH", "--mirror URL", "--version MAJOR"},
 		"rootfs build": {"--arch ARCH", "--packages PACKAGES", "--suite SUITE", "--mirror URL"},
+		"tool fetch":   {"--mirror URL", "--refresh"},
 	}
 	if len(flags) != len(commands) {
 		t.Errorf("the test knows %d commands, the table has %d", len(flags), len(commands))
