@@ -48,6 +48,8 @@ type Meta struct {
 	Commit      string    `json:"vmfsbench_commit"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end,omitzero"` // zero while the run goes on
+	// Scale is the workload's scale (workload.scale), "" when the spec has no scales.
+	Scale string `json:"scale,omitempty"`
 	// Only is the run's --only glob, which --resume keeps unless given another.
 	Only string `json:"only,omitempty"`
 	// Tree is the fingerprint of the tree taken when the run started (its full form is the
@@ -103,6 +105,7 @@ type MetaOptions struct {
 	Accel       string
 	AccelReason string
 	GuestKernel string // the guest kernel's release
+	Scale       string // the workload's scale
 }
 
 // CollectMeta gathers the run's metadata with Start set to now. Absent tools are NotFound; the
@@ -115,7 +118,7 @@ func CollectMeta(ctx context.Context, o MetaOptions) (*Meta, error) {
 	m := &Meta{
 		Spec: o.Spec, SpecSHA256: sum, SpecFile: absOrEmpty(o.SpecFile), Reference: absOrEmpty(o.Reference),
 		Host: hostInfo(), Accel: o.Accel, AccelReason: o.AccelReason,
-		GuestArch: o.Arch, GuestKernel: o.GuestKernel, Start: time.Now().UTC(),
+		GuestArch: o.Arch, GuestKernel: o.GuestKernel, Scale: o.Scale, Start: time.Now().UTC(),
 	}
 	m.Version, m.Commit = buildVersion(ctx)
 	m.Tools = Tools{}

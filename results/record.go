@@ -87,6 +87,7 @@ type Cell struct {
 	Accel      string            `json:"accel"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Facts      map[string]string `json:"facts,omitempty"`  // what the method chose on this host (ext4 route, virtiofsd flavour...)
+	Scale      string            `json:"scale,omitempty"`  // the workload's scale (workload.scale), if the spec has scales
 	Mounts     []string          `json:"mounts,omitempty"` // the tree's mounts in the guest, with the options it actually got
 	Verify     *Verify           `json:"verify,omitempty"`
 	Memory     *Memory           `json:"memory,omitempty"` // at the end of the workload

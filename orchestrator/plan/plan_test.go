@@ -16,11 +16,17 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixedHost and fixedDirs make plan output independent of the machine: a host probe's
-// findings typed in, the C virtiofsd among them.
+// findings typed in, the C virtiofsd among them, and for daemon: rust the Rust daemon that
+// `vmfsbench tool fetch virtiofsd` fetched, run through its own loader.
 var (
-	fixedHost = Host{Tree: "/src/tree", Hidden: []string{".git"}, Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0",
+	fetchedRoot = "/cache/vmfsbench/debroot/virtiofsd/root"
+	fixedHost   = Host{Tree: "/src/tree", Hidden: []string{".git"}, Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0",
 		Tools: method.Found{"virtiofsd": {Path: "/usr/lib/qemu/virtiofsd", Version: "virtiofsd version 7.2.22",
-			Detail: method.Virtiofsd{Path: "/usr/lib/qemu/virtiofsd", Flavor: method.FlavorC}}},
+			Detail: method.Virtiofsd{Path: "/usr/lib/qemu/virtiofsd", Flavor: method.FlavorC}},
+			"virtiofsd rust": {Path: fetchedRoot + "/usr/libexec/virtiofsd", Version: "virtiofsd 1.13.2 (rust)",
+				Detail: method.Virtiofsd{Path: fetchedRoot + "/usr/libexec/virtiofsd", Flavor: method.FlavorRust, Version: "virtiofsd 1.13.2",
+					Loader: []string{fetchedRoot + "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "--library-path", fetchedRoot + "/usr/lib/x86_64-linux-gnu"},
+					Origin: "virtiofsd 1.13.2-1+deb13u1 from Debian trixie, fetched into /cache/vmfsbench/debroot/virtiofsd"}}},
 		CanMount: true, Accel: "tcg"}
 	fixedDirs = Dirs{Run: "/runs/demo/20261124-101500", Sockets: "/tmp/vmfsbench.XXXXXX", HostPort: func() int { return PlanHostPort }}
 )

@@ -27,6 +27,13 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 	if o := e.Tree.Owner; o != nil {
 		fmt.Fprintf(w, "owner %d:%d\n", o.UID, o.GID)
 	}
+	if sc := e.Workload.Scale; sc != "" {
+		var names []string
+		for _, s := range e.Workload.Scales {
+			names = append(names, s.Name)
+		}
+		fmt.Fprintf(w, "scale %s (of %s: workload.scale)\n", sc, strings.Join(names, ", "))
+	}
 	if e.Workload.Builtin != "" {
 		fmt.Fprintf(w, "workload builtin %s, timeout %s\n", e.Workload.Builtin, e.Workload.Timeout)
 	} else {

@@ -62,7 +62,7 @@ type cellRun struct {
 func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
 		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: r.Host.Accel,
-		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Start: time.Now()}
+		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Scale: r.Exp.Workload.Scale, Start: time.Now()}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}

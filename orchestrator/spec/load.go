@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -485,8 +486,34 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 }
 
 func (d *decoder) workload(n *yaml.Node, field string, w *Workload) {
-	var builtin, command *yaml.Node
+	var builtin, command, scale, scales *yaml.Node
 	d.fields(n, field, nil, map[string]fieldFn{
+		"scale": func(v *yaml.Node, f string) { scale = v; w.Scale, _ = d.str(v, f) },
+		"scales": func(v *yaml.Node, f string) {
+			scales = v
+			if v.Kind != yaml.MappingNode || len(v.Content) == 0 {
+				d.fail(v, f, "expected a mapping of scale name to {command, timeout}, got %s", kindName(v))
+				return
+			}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, sv := v.Content[i], v.Content[i+1]
+				fs := join(f, k.Value)
+				sc := Scale{Name: k.Value}
+				if k.Value == "" || strings.ContainsAny(k.Value, " \t/") {
+					d.fail(k, fs, "expected a scale name without blanks or slashes, got %q", k.Value)
+				}
+				d.fields(sv, fs, nil, map[string]fieldFn{
+					"command": func(v *yaml.Node, f string) {
+						sc.Command, _, _ = d.strList(v, f)
+						if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+							d.fail(v, f, "expected a non-empty argv list")
+						}
+					},
+					"timeout": func(v *yaml.Node, f string) { sc.Timeout, _ = d.duration(v, f) },
+				})
+				w.Scales = append(w.Scales, sc)
+			}
+		},
 		"builtin": func(v *yaml.Node, f string) { builtin = v; w.Builtin, _ = d.enum(v, f, "read-all", "stat-all") },
 		"command": func(v *yaml.Node, f string) {
 			command = v
@@ -529,8 +556,47 @@ func (d *decoder) workload(n *yaml.Node, field string, w *Workload) {
 	if builtin != nil && command != nil {
 		d.fail(command, join(field, "command"), "give either workload.builtin or workload.command, not both")
 	}
+	d.applyScale(field, scale, scales, builtin, w)
 	if builtin != nil && w.Cwd != "" {
 		d.fail(n, join(field, "cwd"), "only used with workload.command")
+	}
+}
+
+// applyScale makes the chosen scale's command and timeout the workload's: workload.scale, or
+// the first of workload.scales.
+func (d *decoder) applyScale(field string, scale, scales, builtin *yaml.Node, w *Workload) {
+	if scales == nil {
+		if scale != nil {
+			d.fail(scale, join(field, "scale"), "no workload.scales to choose from")
+		}
+		return
+	}
+	if len(w.Scales) == 0 {
+		return
+	}
+	var names []string
+	for _, sc := range w.Scales {
+		names = append(names, sc.Name)
+	}
+	if w.Scale == "" {
+		w.Scale = names[0]
+	}
+	i := slices.Index(names, w.Scale)
+	if i < 0 {
+		if scale != nil {
+			d.fail(scale, join(field, "scale"), "unknown scale %q, expected one of %s", w.Scale, strings.Join(names, ", "))
+		}
+		return
+	}
+	sc := w.Scales[i]
+	if builtin != nil && len(sc.Command) > 0 {
+		d.fail(scales, join(join(join(field, "scales"), sc.Name), "command"), "give either workload.builtin or a command, not both")
+	}
+	if len(sc.Command) > 0 {
+		w.Command = sc.Command
+	}
+	if sc.Timeout > 0 {
+		w.Timeout = sc.Timeout
 	}
 }
 

@@ -50,13 +50,20 @@ func (d *decoder) runnable(root *yaml.Node, e *Experiment) {
 	if e.Tree.Path != "" {
 		d.resolveTree(nodeAt(root, "tree", "path"), &e.Tree)
 	}
-	if cmd := nodeAt(root, "workload", "command"); cmd != nil && cmd.Kind == yaml.SequenceNode {
+	commands := map[string]*yaml.Node{"workload.command": nodeAt(root, "workload", "command")}
+	for _, sc := range e.Workload.Scales {
+		commands["workload.scales."+sc.Name+".command"] = nodeAt(root, "workload", "scales", sc.Name, "command")
+	}
+	for field, cmd := range commands {
+		if cmd == nil || cmd.Kind != yaml.SequenceNode {
+			continue
+		}
 		for i, a := range cmd.Content {
 			a = resolve(a)
 			if a.Kind != yaml.ScalarNode || a.Value != "" {
 				continue
 			}
-			f := fmt.Sprintf("workload.command[%d]", i)
+			f := fmt.Sprintf("%s[%d]", field, i)
 			if i == 0 {
 				d.fail(a, f, "the program to run is empty; expected a path such as /bin/sh")
 			} else {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 )
@@ -207,4 +208,32 @@ func TestExcludeEverything(t *testing.T) {
 			t.Errorf("exclude %s: warnings %q, want none", ex, got)
 		}
 	}
+}
+
+// TestScales: workload.scales are named sizes of the workload; workload.scale picks one
+// (default the first), whose command and timeout replace the workload's own.
+func TestScales(t *testing.T) {
+	head := "version: 1\nname: x\ntree: {path: /t}\nmethods: [ext4: {}]\n"
+	scales := "  scales:\n    smoke: {command: [lit, a]}\n    study: {command: [lit, a, b], timeout: 2h}\n"
+	e, errs := parseErrs(t, head+"workload:\n  command: [lit]\n  timeout: 5m\n"+scales)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if e.Workload.Scale != "smoke" || strings.Join(e.Workload.Command, " ") != "lit a" || e.Workload.Timeout != 5*time.Minute {
+		t.Errorf("default scale: %q %q %s", e.Workload.Scale, e.Workload.Command, e.Workload.Timeout)
+	}
+	e, errs = parseErrs(t, head+"workload:\n  scale: study\n"+scales)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if e.Workload.Scale != "study" || strings.Join(e.Workload.Command, " ") != "lit a b" || e.Workload.Timeout != 2*time.Hour ||
+		len(e.Workload.Scales) != 2 {
+		t.Errorf("study scale: %q %q %s", e.Workload.Scale, e.Workload.Command, e.Workload.Timeout)
+	}
+	wantErrs(t, head+"workload:\n  scale: huge\n"+scales, "bad.yaml:6:10: workload.scale: unknown scale \"huge\", expected one of smoke, study")
+	wantErrs(t, head+"workload:\n  scale: smoke\n", "bad.yaml:6:10: workload.scale: no workload.scales to choose from")
+	wantErrs(t, head+"workload:\n  scales:\n    smoke: {command: [lit, \"\"]}\n",
+		"bad.yaml:7:28: workload.scales.smoke.command[1]: an empty argument; give each argument as a non-empty string")
+	wantErrs(t, head+"workload:\n  scales:\n    smoke: {cmd: [lit]}\n",
+		"bad.yaml:7:13: workload.scales.smoke.cmd: unknown field; expected one of command, timeout")
 }

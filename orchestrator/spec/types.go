@@ -92,6 +92,18 @@ type Workload struct {
 	// again in events.jsonl: the first and the last half of it, the cut noted in the file
 	// and in the cell's warnings.
 	OutputCap int64
+	// Scale is the name of the workload's chosen scale (workload.scale, default the first of
+	// Scales), "" when the spec has none; Command and Timeout are already that scale's.
+	Scale  string
+	Scales []Scale // the spec's named variants of the workload, in its order
+}
+
+// Scale is a named size of the workload (smoke, study, ...): the command and timeout it
+// runs with instead of the workload's own.
+type Scale struct {
+	Name    string
+	Command []string      // nil keeps workload.command
+	Timeout time.Duration // 0 keeps workload.timeout
 }
 
 // MethodEntry is one item of the spec's `methods:` list.

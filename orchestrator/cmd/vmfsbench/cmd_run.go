@@ -141,7 +141,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	specAbs, _ := filepath.Abs(specFile)
 	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
 		Reference: e.Reference, Arch: e.Guest.Arch, Accel: r.Host.Accel,
-		AccelReason: r.Host.AccelReason, GuestKernel: r.Kernel.Version, Tools: toolVersions(r.Host.Tools)})
+		AccelReason: r.Host.AccelReason, GuestKernel: r.Kernel.Version, Tools: toolVersions(r.Host.Tools), Scale: e.Workload.Scale})
 	if err != nil {
 		return usageError{err}
 	}
