@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/digest"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 )
 
 // readBufSize is each reader's copy buffer.
@@ -23,7 +22,7 @@ const readBufSize = 256 << 10
 func defaultReaders() int { return 2 * runtime.GOMAXPROCS(0) }
 
 type readJob struct {
-	e    tree.Entry
+	e    treewalk.Entry
 	done chan readDone // nil for a symlink
 }
 
@@ -90,7 +89,7 @@ func walkRead(ctx context.Context, root string, readers int, hash bool) (protoco
 		defer wg.Done()
 		defer close(order)
 		defer close(work)
-		walkErr = tree.Walk(ctx, root, nil, func(e tree.Entry) error {
+		walkErr = treewalk.Walk(ctx, root, nil, func(e treewalk.Entry) error {
 			var j *readJob
 			switch {
 			case e.Mode.IsRegular():
@@ -135,8 +134,8 @@ func walkRead(ctx context.Context, root string, readers int, hash bool) (protoco
 		}()
 	}
 
-	dig := digest.New()
-	var counts digest.Summary // of the pass without hashing
+	dig := treewalk.NewDigester()
+	var counts treewalk.Summary // of the pass without hashing
 	var err error
 	for j := range order {
 		if err != nil {
@@ -184,7 +183,7 @@ func hashPath(ctx context.Context, p string, buf []byte) (sum [sha256.Size]byte,
 		return sum, 0, err
 	}
 	defer f.Close()
-	sum, n, err = digest.HashFile(ctxReader{ctx, f}, buf)
+	sum, n, err = treewalk.HashFile(ctxReader{ctx, f}, buf)
 	if err != nil {
 		return sum, n, fmt.Errorf("reading %s: %w", p, err)
 	}
@@ -230,7 +229,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 func statAll(ctx context.Context, root string) (protocol.Result, error) {
 	start := time.Now()
 	var res protocol.Result
-	err := tree.Walk(ctx, root, nil, func(e tree.Entry) error {
+	err := treewalk.Walk(ctx, root, nil, func(e treewalk.Entry) error {
 		info, err := os.Lstat(e.Abs)
 		if err != nil {
 			return err

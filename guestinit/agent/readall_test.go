@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,12 +103,12 @@ func TestReadAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := handDigest(files, links)
-	host, err := tree.DigestTree(context.Background(), root, nil)
+	host, err := treewalk.DigestTree(context.Background(), root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if host != want.Summary {
-		t.Fatalf("tree.DigestTree %+v and the hand-computed digest %+v disagree", host, want.Summary)
+		t.Fatalf("treewalk.DigestTree %+v and the hand-computed digest %+v disagree", host, want.Summary)
 	}
 	for _, readers := range []int{0, 1, 2, 8, 64} {
 		t.Run(fmt.Sprintf("readers=%d", readers), func(t *testing.T) {

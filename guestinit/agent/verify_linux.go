@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
+	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 )
 
 // verify checks, after the workload, how the tree is presented: the owners of its entries, that
@@ -34,7 +34,7 @@ const probeName = ".vmfsbench-write-probe"
 
 func verifyTree(ctx context.Context, root, lower string) (*protocol.VerifyResult, error) {
 	res := &protocol.VerifyResult{Owners: map[string]int64{}}
-	err := tree.Walk(ctx, root, nil, func(e tree.Entry) error {
+	err := treewalk.Walk(ctx, root, nil, func(e treewalk.Entry) error {
 		var st syscall.Stat_t
 		if err := syscall.Lstat(e.Abs, &st); err != nil {
 			return err

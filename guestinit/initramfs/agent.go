@@ -30,8 +30,8 @@ const (
 )
 
 // agentSources are the module directories whose Go files go into the agent; a change to any
-// of them rebuilds it.
-var agentSources = []string{"guestinit", "orchestrator/tree"}
+// of them rebuilds it. The agent links nothing of orchestrator/ (TestAgentLinksNoHostCode).
+var agentSources = []string{"guestinit", "internal"}
 
 // agentBuildFlags are part of the cache key: a change here must rebuild.
 var agentBuildFlags = []string{"-trimpath", "-ldflags=-s -w -buildid="}
@@ -55,7 +55,7 @@ var agentMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.
 // into cacheDir/agent/<goarch>-embedded-<hash>/init, the hash being its sha256, and that path
 // is returned. Otherwise the agent is built from source with the Go toolchain into
 // cacheDir/agent/<goarch>-<hash>/init. The hash covers the Go version, the build flags,
-// go.mod, go.sum and the Go files of guestinit/ and orchestrator/tree, so an edit rebuilds and
+// go.mod, go.sum and the Go files of guestinit/ and internal/, so an edit rebuilds and
 // anything else reuses the cached binary. The source is found next to this package's source
 // file when the binary was built from a checkout without -trimpath, else through `go env GOMOD`
 // in the working directory, else in the module cache for the version the binary was built at.

@@ -9,7 +9,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/digest"
+	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 )
 
 // EventKind says what an Event reports; it is the "kind" field of an event line.
@@ -71,9 +71,9 @@ type Event struct {
 }
 
 // Result is what a workload or step measured. Summary holds files, symlinks, bytes and (for
-// read-all) the tree digest, computed with package digest as the host computes its own.
+// read-all) the tree digest, computed with internal/treewalk as the host computes its own.
 type Result struct {
-	digest.Summary
+	treewalk.Summary
 	// Entries counts every entry stat-all visited, directories included.
 	Entries int64 `json:"entries,omitempty"`
 	// ExitCode is the exec workload's exit status (-1 if a signal ended it).

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/digest"
+	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -22,7 +22,7 @@ func TestRoundTrip(t *testing.T) {
 		{T: 3, Kind: EventOutput, Step: "workload", Stream: StreamStdout, Data: "héllo\x00\n\"quoted\"\t"},
 		{T: 3.1, Kind: EventOutput, Step: "workload", Stream: StreamStderr, Data: "err\n"},
 		{T: 4, Kind: EventResult, Step: "workload", Result: &Result{
-			Summary: digest.Summary{Files: 3, Symlinks: 1, Bytes: 4096, Digest: strings.Repeat("ab", 32)},
+			Summary: treewalk.Summary{Files: 3, Symlinks: 1, Bytes: 4096, Digest: strings.Repeat("ab", 32)},
 			Entries: 7, ExitCode: 3, Seconds: 0.75,
 		}},
 		{T: 4.5, Kind: EventError, Step: "workload", Error: "workload exited with status 3"},
@@ -57,7 +57,7 @@ func TestRoundTrip(t *testing.T) {
 func TestWireFormat(t *testing.T) {
 	var buf bytes.Buffer
 	ev := Event{T: 1.5, Kind: EventResult, Step: "workload", Result: &Result{
-		Summary: digest.Summary{Files: 2, Bytes: 10, Digest: "d"}, Seconds: 2}}
+		Summary: treewalk.Summary{Files: 2, Bytes: 10, Digest: "d"}, Seconds: 2}}
 	if err := NewEncoder(&buf).Send(ev); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkImageBuildTimes(b *testing.B) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := tree.EnsureSynthetic(ctx, cache, tree.Synthetic{Files: 20000, Bytes: 300 << 20, Seed: 1})
+	root, err := synthetic.Ensure(ctx, cache, synthetic.Tree{Files: 20000, Bytes: 300 << 20, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
 )
@@ -289,7 +290,7 @@ func runOnMappedTree(t *testing.T, method string) (*results.Cell, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := tree.EnsureSynthetic(context.Background(), cache, tree.Synthetic{Files: 600, Bytes: 3 << 20, Seed: 11})
+	root, err := synthetic.Ensure(context.Background(), cache, synthetic.Tree{Files: 600, Bytes: 3 << 20, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}

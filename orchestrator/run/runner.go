@@ -25,6 +25,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
 
@@ -86,7 +87,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if e.Tree.Synthetic != nil {
 		s := e.Tree.Synthetic
 		r.progressf("generating the synthetic tree (%d files, %s)", s.Files, param.FormatSize(s.Bytes))
-		if h.Tree, err = tree.EnsureSynthetic(ctx, cache, s.Tree()); err != nil {
+		if h.Tree, err = synthetic.Ensure(ctx, cache, s.Tree()); err != nil {
 			return nil, err
 		}
 	}

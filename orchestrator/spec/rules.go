@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -22,7 +23,7 @@ func checkSynthetic(s *Synthetic) error {
 		return err
 	}
 	if s.LitTests > 0 {
-		return tree.LitOptions{Tests: s.LitTests, Seed: s.Seed}.Validate()
+		return synthetic.LitOptions{Tests: s.LitTests, Seed: s.Seed}.Validate()
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -49,8 +50,8 @@ type Synthetic struct {
 }
 
 // Tree returns the generator's parameters.
-func (s *Synthetic) Tree() tree.Synthetic {
-	return tree.Synthetic{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed, LitTests: s.LitTests}
+func (s *Synthetic) Tree() synthetic.Tree {
+	return synthetic.Tree{Files: s.Files, Bytes: s.Bytes, Seed: s.Seed, LitTests: s.LitTests}
 }
 
 // RootfsBuilt as guest.rootfs names the image `vmfsbench rootfs build` made for the arch.

@@ -12,11 +12,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 )
 
 // benchSynthetic is the tree of the digest benchmark: many files, little data, so the
 // figures show what the walk and digest cost per file.
-var benchSynthetic = Synthetic{Files: 100_000, Bytes: 192 << 20, Seed: 1}
+var benchSynthetic = synthetic.Tree{Files: 100_000, Bytes: 192 << 20, Seed: 1}
 
 // benchTree returns the benchmark tree, generated on first use in a cache that survives runs.
 // A child process generates it: a child started by vfork reports the parent's peak RSS as its
@@ -24,7 +26,7 @@ var benchSynthetic = Synthetic{Files: 100_000, Bytes: 192 << 20, Seed: 1}
 func benchTree(b *testing.B) string { return benchTreeOf(b, benchSynthetic) }
 
 // benchTreeOf is benchTree for the synthetic tree s.
-func benchTreeOf(b *testing.B, s Synthetic) string {
+func benchTreeOf(b *testing.B, s synthetic.Tree) string {
 	b.Helper()
 	cache := filepath.Join(os.TempDir(), "vmfsbench-bench")
 	dir := filepath.Join(cache, "trees", s.Key())
@@ -47,7 +49,7 @@ func benchTreeOf(b *testing.B, s Synthetic) string {
 
 const (
 	generateHelperEnv     = "VMFSBENCH_GENERATE_HELPER_CACHE"
-	generateHelperSpecEnv = "VMFSBENCH_GENERATE_HELPER_SPEC" // the Synthetic, as JSON
+	generateHelperSpecEnv = "VMFSBENCH_GENERATE_HELPER_SPEC" // the synthetic.Tree, as JSON
 )
 
 // TestGenerateHelperProcess is not a test: benchTree runs the test binary again with
@@ -62,7 +64,7 @@ func TestGenerateHelperProcess(t *testing.T) {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	if _, err := EnsureSynthetic(context.Background(), cache, s); err != nil {
+	if _, err := synthetic.Ensure(context.Background(), cache, s); err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
@@ -147,7 +149,7 @@ func BenchmarkWalk(b *testing.B) {
 
 // fingerprintSynthetic is the tree of the fingerprint benchmark: 160,000 files (the size of a
 // real LLVM checkout) of little data, as a fingerprint reads no content.
-var fingerprintSynthetic = Synthetic{Files: 160_000, Bytes: 64 << 20, Seed: 1}
+var fingerprintSynthetic = synthetic.Tree{Files: 160_000, Bytes: 64 << 20, Seed: 1}
 
 // BenchmarkFingerprint160k fingerprints a 160,000-file synthetic tree (seed exclusions) and
 // reports the seconds per fingerprint and the entries stamped per second.

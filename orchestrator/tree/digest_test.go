@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -98,10 +100,10 @@ func TestDigestTreeErrors(t *testing.T) {
 
 // goldenSynthetic is the tree whose digest testdata/synthetic.golden pins: a change there
 // means the generator (or the digest) changed, and then syntheticVersion must change too.
-var goldenSynthetic = Synthetic{Files: 600, Bytes: 3 << 20, Seed: 7}
+var goldenSynthetic = synthetic.Tree{Files: 600, Bytes: 3 << 20, Seed: 7}
 
 func TestDigestSyntheticGolden(t *testing.T) {
-	dir, err := EnsureSynthetic(context.Background(), t.TempDir(), goldenSynthetic)
+	dir, err := synthetic.Ensure(context.Background(), t.TempDir(), goldenSynthetic)
 	if err != nil {
 		t.Fatal(err)
 	}

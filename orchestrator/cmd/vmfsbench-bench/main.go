@@ -30,8 +30,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
-
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
@@ -116,9 +115,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	syn := tree.Synthetic{Files: o.files, Bytes: o.mib << 20, Seed: 1}
+	syn := synthetic.Tree{Files: o.files, Bytes: o.mib << 20, Seed: 1}
 	logf("synthetic tree %s (generated once into %s)", syn.Key(), filepath.Join(cache, "trees"))
-	root, err := tree.EnsureSynthetic(ctx, cache, syn)
+	root, err := synthetic.Ensure(ctx, cache, syn)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
 )
@@ -317,8 +318,8 @@ func TestReadCellsRefusesFailures(t *testing.T) {
 // smallTree is a synthetic tree small enough for tests, generated once per test binary.
 func smallTree(t *testing.T) string {
 	t.Helper()
-	dir, err := tree.EnsureSynthetic(context.Background(), filepath.Join(os.TempDir(), "vmfsbench-bench-test"),
-		tree.Synthetic{Files: 600, Bytes: 3 << 20, Seed: 7})
+	dir, err := synthetic.Ensure(context.Background(), filepath.Join(os.TempDir(), "vmfsbench-bench-test"),
+		synthetic.Tree{Files: 600, Bytes: 3 << 20, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

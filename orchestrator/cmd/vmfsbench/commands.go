@@ -16,6 +16,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -224,7 +225,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return usageError{err}
 		}
-		if root, err = tree.EnsureSynthetic(ctx, cache, e.Tree.Synthetic.Tree()); err != nil {
+		if root, err = synthetic.Ensure(ctx, cache, e.Tree.Synthetic.Tree()); err != nil {
 			return usageError{err}
 		}
 	}

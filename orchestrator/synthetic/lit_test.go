@@ -1,9 +1,10 @@
-package tree
+package synthetic
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // snapshot returns every file and directory under dir with its mode, time and contents.
 func snapshot(t *testing.T, dir string) map[string]string {
@@ -207,7 +210,7 @@ func chownTree(t *testing.T, dir string) {
 func TestGenerateLitRuns(t *testing.T) {
 	img := litImage(t)
 	root := t.TempDir()
-	if err := generate(context.Background(), root, Synthetic{Files: 600, Bytes: 3 << 20, Seed: 7}); err != nil {
+	if err := generate(context.Background(), root, Tree{Files: 600, Bytes: 3 << 20, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 30

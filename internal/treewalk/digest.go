@@ -1,15 +1,13 @@
-// Package digest is the tree digest defined in DESIGN.md, shared by host and guest: sha256
-// over one line per regular file (`path\0size\0sha256(content)\n`) and per symlink
-// (`path\0link\0target\n`), fed in byte order of the slash-separated relative path. The host's
-// tree walk (orchestrator/tree) and the guest agent's read-all both feed a Digester, so the
-// Summaries they report can be compared directly. It imports nothing of the project.
-package digest
+package treewalk
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strconv"
 )
 
@@ -31,8 +29,8 @@ type Digester struct {
 	started, unordered bool
 }
 
-// New returns an empty Digester.
-func New() *Digester { return &Digester{h: sha256.New()} }
+// NewDigester returns an empty Digester.
+func NewDigester() *Digester { return &Digester{h: sha256.New()} }
 
 // AddFile adds a regular file of the given size whose content hashes to sum.
 func (d *Digester) AddFile(rel string, size int64, sum [sha256.Size]byte) {
@@ -83,4 +81,46 @@ func HashFile(r io.Reader, buf []byte) (sum [sha256.Size]byte, n int64, err erro
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, n, nil
+}
+
+// digestBufSize is the one read buffer DigestTree reuses for every file.
+const digestBufSize = 256 << 10
+
+// DigestTree walks root without what ex excludes (nil: nothing) and returns the digest of the
+// regular files and symlinks left; other types (FIFOs, sockets, devices) are ignored, and so
+// are directories, whose only part in the digest is the paths of what they hold. It streams:
+// one read buffer is reused for all files and memory does not grow with the tree.
+func DigestTree(ctx context.Context, root string, ex Excluder) (Summary, error) {
+	d := NewDigester()
+	buf := make([]byte, digestBufSize)
+	err := Walk(ctx, root, ex, func(e Entry) error {
+		switch {
+		case e.Mode.IsRegular():
+			f, err := os.Open(e.Abs)
+			if err != nil {
+				return fmt.Errorf("digest: %w", err)
+			}
+			// Hide WriteTo: *os.File's would make io.CopyBuffer ignore buf and allocate its
+			// own buffer for every file.
+			sum, n, err := HashFile(struct{ io.Reader }{f}, buf)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("digest %s: %w", e.Abs, err)
+			}
+			if n != e.Size {
+				return fmt.Errorf("digest %s: the file changed during the walk (%d bytes by lstat, %d read)", e.Abs, e.Size, n)
+			}
+			d.AddFile(e.Rel, n, sum)
+		case e.Mode&os.ModeSymlink != 0:
+			d.AddSymlink(e.Rel, e.Target)
+		}
+		return nil
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	if !d.Ordered() {
+		return Summary{}, fmt.Errorf("digest %s: entries were not in path order (was the tree changed during the walk?)", root)
+	}
+	return d.Summary(), nil
 }

@@ -1,4 +1,4 @@
-package digest
+package treewalk
 
 import (
 	"crypto/sha256"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestDigesterByHand(t *testing.T) {
-	d := New()
+	d := NewDigester()
 	content := "int main;\n"
 	d.AddFile("a.c", int64(len(content)), sha256.Sum256([]byte(content)))
 	d.AddSymlink("b", "a.c")
@@ -31,16 +31,16 @@ func TestDigesterByHand(t *testing.T) {
 
 func TestEmptyAndOrder(t *testing.T) {
 	empty := sha256.Sum256(nil)
-	if got := New().Summary(); got != (Summary{Digest: hex.EncodeToString(empty[:])}) {
+	if got := NewDigester().Summary(); got != (Summary{Digest: hex.EncodeToString(empty[:])}) {
 		t.Errorf("empty Summary() = %+v", got)
 	}
-	d := New()
+	d := NewDigester()
 	d.AddSymlink("b", "x")
 	d.AddSymlink("a", "x")
 	if d.Ordered() {
 		t.Error("Ordered() = true after a before b was added second")
 	}
-	d = New()
+	d = NewDigester()
 	d.AddSymlink("a", "x")
 	d.AddSymlink("a", "x")
 	if d.Ordered() {

@@ -1,4 +1,8 @@
-package tree
+// Package synthetic generates the trees a study can run on without a checkout: a tree shaped
+// like an LLVM checkout with its build directories (Tree, Ensure) and an LLVM-shaped lit suite
+// that passes with Debian's LLVM 15 (GenerateLit). Both are deterministic: the same parameters
+// give the same bytes. Only the host uses them; the guest agent never links them.
+package synthetic
 
 import (
 	"bufio"
@@ -20,14 +24,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syntheticVersion is part of every Synthetic key: bump it whenever the generator's output
+// syntheticVersion is part of every Tree key: bump it whenever the generator's output
 // changes, so trees cached by an older generator are not reused.
 const syntheticVersion = 1
 
 // syntheticTime is the modification time of every file, directory and symlink generated.
 var syntheticTime = time.Date(2024, 10, 13, 0, 0, 0, 0, time.UTC)
 
-// Limits of Synthetic parameters.
+// Limits of Tree parameters.
 const (
 	minSyntheticFiles   = 500
 	maxSyntheticFiles   = 10_000_000
@@ -36,11 +40,11 @@ const (
 	syntheticBigPermill = 500 // share of Bytes in the few big files (binaries, git pack)
 )
 
-// Synthetic describes a generated tree shaped like an LLVM checkout with build directories:
+// Tree describes a generated tree shaped like an LLVM checkout with build directories:
 // llvm/, clang/ and lld/ sources and tests, a .git/ directory, and build/stage1, build/stage2
 // and build/stage2cross, whose bin/ holds a few large binaries. The same parameters always
 // give the same bytes, names, modes (0644, 0755 for executables and directories) and times.
-type Synthetic struct {
+type Tree struct {
 	// Files is the exact number of regular files (symlinks and directories come on top).
 	Files int `json:"files"`
 	// Bytes is the exact total size of the regular files.
@@ -58,7 +62,7 @@ const LitSuiteDir = "build/stage2cross/test"
 
 // Key returns a short stable name for the tree, such as "f20000-b300MiB-s1-1a2b3c4d". It
 // includes a hash of the generator version, so a changed generator gets new keys.
-func (s Synthetic) Key() string {
+func (s Tree) Key() string {
 	if s.LitTests > 0 {
 		h := sha256.Sum256(fmt.Appendf(nil, "vmfsbench synthetic v%d files=%d bytes=%d seed=%d lit=%d", syntheticVersion, s.Files, s.Bytes, s.Seed, s.LitTests))
 		return fmt.Sprintf("f%d-b%s-s%d-l%d-%s", s.Files, formatBytes(s.Bytes), s.Seed, s.LitTests, hex.EncodeToString(h[:4]))
@@ -80,7 +84,7 @@ func formatBytes(n int64) string {
 }
 
 // Validate reports parameters the generator cannot honour.
-func (s Synthetic) Validate() error {
+func (s Tree) Validate() error {
 	switch {
 	case s.Files < minSyntheticFiles || s.Files > maxSyntheticFiles:
 		return fmt.Errorf("synthetic tree: files must be between %d and %d, not %d", minSyntheticFiles, maxSyntheticFiles, s.Files)
@@ -92,11 +96,11 @@ func (s Synthetic) Validate() error {
 	return nil
 }
 
-// EnsureSynthetic returns cacheDir/trees/<key>, generating the tree there first if it is not
+// Ensure returns cacheDir/trees/<key>, generating the tree there first if it is not
 // there yet. The tree is generated in a temporary directory beside its final place and renamed
 // into it when complete, so a half-made tree is never used; when several callers race, the
 // first rename wins and the others discard their copy.
-func EnsureSynthetic(ctx context.Context, cacheDir string, s Synthetic) (string, error) {
+func Ensure(ctx context.Context, cacheDir string, s Tree) (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
 	}
@@ -212,7 +216,7 @@ var stages = []struct {
 
 var configHeaders = []string{"config.h", "llvm-config.h", "abi-breaking.h", "Targets.def", "AsmPrinters.def", "AsmParsers.def", "Disassemblers.def", "TargetMCAs.def", "TargetExegesis.def"}
 
-func plan(s Synthetic) *synthPlan {
+func plan(s Tree) *synthPlan {
 	p := &planner{rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x766d667362656e63^syntheticVersion))}
 
 	// Fixed files first: every tree has them whatever its size.
@@ -462,7 +466,7 @@ func (p *planner) stage(st string, n int) {
 }
 
 // generate writes the tree for s into dir, which must exist and be empty.
-func generate(ctx context.Context, dir string, s Synthetic) error {
+func generate(ctx context.Context, dir string, s Tree) error {
 	pl := plan(s)
 	g := newContentGen(s.Seed)
 	dirs := map[string]bool{".": true}

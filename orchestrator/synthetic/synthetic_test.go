@@ -1,4 +1,4 @@
-package tree
+package synthetic
 
 import (
 	"context"
@@ -12,21 +12,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 // smallSynthetic keeps the tests quick: deleting big trees is slow on file systems mounted
 // with online discard.
-var smallSynthetic = Synthetic{Files: 1500, Bytes: 6 << 20, Seed: 1}
+var smallSynthetic = Tree{Files: 1500, Bytes: 6 << 20, Seed: 1}
 
 func TestSyntheticKey(t *testing.T) {
 	cases := []struct {
-		s    Synthetic
+		s    Tree
 		want string
 	}{
-		{Synthetic{Files: 20000, Bytes: 300 << 20, Seed: 1}, `^f20000-b300MiB-s1-[0-9a-f]{8}$`},
-		{Synthetic{Files: 100000, Bytes: 2 << 30, Seed: 42}, `^f100000-b2GiB-s42-[0-9a-f]{8}$`},
-		{Synthetic{Files: 500, Bytes: 100000, Seed: -3}, `^f500-b100000-s-3-[0-9a-f]{8}$`},
-		{Synthetic{Files: 500, Bytes: 3 << 10, Seed: 0}, `^f500-b3KiB-s0-[0-9a-f]{8}$`},
+		{Tree{Files: 20000, Bytes: 300 << 20, Seed: 1}, `^f20000-b300MiB-s1-[0-9a-f]{8}$`},
+		{Tree{Files: 100000, Bytes: 2 << 30, Seed: 42}, `^f100000-b2GiB-s42-[0-9a-f]{8}$`},
+		{Tree{Files: 500, Bytes: 100000, Seed: -3}, `^f500-b100000-s-3-[0-9a-f]{8}$`},
+		{Tree{Files: 500, Bytes: 3 << 10, Seed: 0}, `^f500-b3KiB-s0-[0-9a-f]{8}$`},
 	}
 	keys := map[string]bool{}
 	for _, c := range cases {
@@ -40,18 +42,18 @@ func TestSyntheticKey(t *testing.T) {
 		keys[k] = true
 	}
 	// Parameters that print alike still get different keys through the hash.
-	if a, b := (Synthetic{Files: 500, Bytes: 1 << 20, Seed: 1}).Key(), (Synthetic{Files: 500, Bytes: 1 << 20, Seed: 2}).Key(); a[len(a)-8:] == b[len(b)-8:] {
+	if a, b := (Tree{Files: 500, Bytes: 1 << 20, Seed: 1}).Key(), (Tree{Files: 500, Bytes: 1 << 20, Seed: 2}).Key(); a[len(a)-8:] == b[len(b)-8:] {
 		t.Errorf("keys %q and %q share their hash", a, b)
 	}
 }
 
 func TestSyntheticValidate(t *testing.T) {
-	for _, s := range []Synthetic{{Files: 10, Bytes: 1 << 20}, {Files: 1000, Bytes: 1000}, {Files: 1000, Bytes: 1 << 41}} {
+	for _, s := range []Tree{{Files: 10, Bytes: 1 << 20}, {Files: 1000, Bytes: 1000}, {Files: 1000, Bytes: 1 << 41}} {
 		if err := s.Validate(); err == nil {
 			t.Errorf("%+v.Validate() accepted it", s)
 		}
-		if _, err := EnsureSynthetic(context.Background(), t.TempDir(), s); err == nil {
-			t.Errorf("EnsureSynthetic(%+v) accepted it", s)
+		if _, err := Ensure(context.Background(), t.TempDir(), s); err == nil {
+			t.Errorf("Ensure(%+v) accepted it", s)
 		}
 	}
 	if err := smallSynthetic.Validate(); err != nil {
@@ -61,13 +63,13 @@ func TestSyntheticValidate(t *testing.T) {
 
 func TestSyntheticDeterministic(t *testing.T) {
 	ctx := context.Background()
-	digest := func(s Synthetic) Summary {
+	digest := func(s Tree) tree.Summary {
 		t.Helper()
-		dir, err := EnsureSynthetic(ctx, t.TempDir(), s)
+		dir, err := Ensure(ctx, t.TempDir(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := DigestTree(ctx, dir, nil)
+		sum, err := tree.DigestTree(ctx, dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,11 +88,11 @@ func TestSyntheticDeterministic(t *testing.T) {
 
 func TestSyntheticShape(t *testing.T) {
 	ctx := context.Background()
-	dir, err := EnsureSynthetic(ctx, t.TempDir(), smallSynthetic)
+	dir, err := Ensure(ctx, t.TempDir(), smallSynthetic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := DigestTree(ctx, dir, nil)
+	sum, err := tree.DigestTree(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func TestSyntheticShape(t *testing.T) {
 	// Every entry: fixed time, the expected modes, and Walk agrees with filepath.WalkDir.
 	var walked, emptyDirs int
 	var bigBin int64
-	err = Walk(ctx, dir, nil, func(e Entry) error {
+	err = tree.Walk(ctx, dir, nil, func(e tree.Entry) error {
 		walked++
 		fi, err := os.Lstat(e.Abs)
 		if err != nil {
@@ -168,16 +170,16 @@ func TestSyntheticShape(t *testing.T) {
 
 func TestSyntheticSeedExclusions(t *testing.T) {
 	ctx := context.Background()
-	dir, err := EnsureSynthetic(ctx, t.TempDir(), smallSynthetic)
+	dir, err := Ensure(ctx, t.TempDir(), smallSynthetic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMatcher(seedRules)
+	m, err := tree.NewMatcher([]string{".git", "build/*", "!build/stage2cross"}) // the seed study's
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	err = Walk(ctx, dir, m, func(e Entry) error {
+	err = tree.Walk(ctx, dir, m, func(e tree.Entry) error {
 		top, rest, _ := strings.Cut(e.Rel, "/")
 		if top == "build" && rest != "" {
 			top += "/" + strings.SplitN(rest, "/", 2)[0]
@@ -203,7 +205,7 @@ func TestSyntheticSeedExclusions(t *testing.T) {
 	}
 }
 
-func TestEnsureSyntheticReuseAndRace(t *testing.T) {
+func TestEnsureReuseAndRace(t *testing.T) {
 	ctx := context.Background()
 	cache := t.TempDir()
 	var wg sync.WaitGroup
@@ -213,20 +215,20 @@ func TestEnsureSyntheticReuseAndRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			paths[i], errs[i] = EnsureSynthetic(ctx, cache, smallSynthetic)
+			paths[i], errs[i] = Ensure(ctx, cache, smallSynthetic)
 		}()
 	}
 	wg.Wait()
 	want := filepath.Join(cache, "trees", smallSynthetic.Key())
 	for i := range paths {
 		if errs[i] != nil || paths[i] != want {
-			t.Fatalf("concurrent EnsureSynthetic %d = %q, %v; want %q", i, paths[i], errs[i], want)
+			t.Fatalf("concurrent Ensure %d = %q, %v; want %q", i, paths[i], errs[i], want)
 		}
 	}
 	if ents, err := os.ReadDir(filepath.Join(cache, "trees")); err != nil || len(ents) != 1 {
 		t.Errorf("trees/ holds %d entries (%v), want only the tree", len(ents), err)
 	}
-	if _, err := DigestTree(ctx, want, nil); err != nil {
+	if _, err := tree.DigestTree(ctx, want, nil); err != nil {
 		t.Errorf("tree after the race: %v", err)
 	}
 
@@ -236,8 +238,8 @@ func TestEnsureSyntheticReuseAndRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if p, err := EnsureSynthetic(ctx, cache, smallSynthetic); err != nil || p != want {
-		t.Fatalf("EnsureSynthetic again = %q, %v", p, err)
+	if p, err := Ensure(ctx, cache, smallSynthetic); err != nil || p != want {
+		t.Fatalf("Ensure again = %q, %v", p, err)
 	}
 	if _, err := os.Stat(sentinel); err != nil {
 		t.Errorf("the cached tree was regenerated: %v", err)
@@ -247,19 +249,19 @@ func TestEnsureSyntheticReuseAndRace(t *testing.T) {
 	}
 }
 
-func TestEnsureSyntheticCancel(t *testing.T) {
+func TestEnsureCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	cache := t.TempDir()
-	if _, err := EnsureSynthetic(ctx, cache, smallSynthetic); !errors.Is(err, context.Canceled) {
-		t.Errorf("EnsureSynthetic with a cancelled context = %v, want context.Canceled", err)
+	if _, err := Ensure(ctx, cache, smallSynthetic); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ensure with a cancelled context = %v, want context.Canceled", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(cache, "trees")); len(ents) != 0 {
 		t.Errorf("a cancelled generation left %d entries in trees/", len(ents))
 	}
 }
 
-func TestEnsureSyntheticNotADirectory(t *testing.T) {
+func TestEnsureNotADirectory(t *testing.T) {
 	cache := t.TempDir()
 	dest := filepath.Join(cache, "trees", smallSynthetic.Key())
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -268,8 +270,8 @@ func TestEnsureSyntheticNotADirectory(t *testing.T) {
 	if err := os.WriteFile(dest, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EnsureSynthetic(context.Background(), cache, smallSynthetic); err == nil || !strings.Contains(err.Error(), dest) {
-		t.Errorf("EnsureSynthetic over a file = %v, want an error naming %s", err, dest)
+	if _, err := Ensure(context.Background(), cache, smallSynthetic); err == nil || !strings.Contains(err.Error(), dest) {
+		t.Errorf("Ensure over a file = %v, want an error naming %s", err, dest)
 	}
 }
 
@@ -277,7 +279,7 @@ func TestEnsureSyntheticNotADirectory(t *testing.T) {
 func TestSyntheticUmask(t *testing.T) {
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
-	dir, err := EnsureSynthetic(context.Background(), t.TempDir(), Synthetic{Files: 500, Bytes: 1 << 20, Seed: 3})
+	dir, err := Ensure(context.Background(), t.TempDir(), Tree{Files: 500, Bytes: 1 << 20, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
