@@ -114,3 +114,38 @@ func Release() int {
 	}
 	return v
 }
+
+// Guest ends the test (see Missing) unless it may boot a guest here: not under -short (see
+// NotShort), qemu-system-x86_64 installed, and findKernel, the caller's look-up of the cached
+// guest kernel (testenv imports nothing of vmfsbench), finding it.
+func Guest(t testing.TB, findKernel func() error) {
+	t.Helper()
+	NotShort(t, "booting guests")
+	if _, err := LookTool("qemu-system-x86_64"); err != nil {
+		Missing(t, "qemu-system-x86_64 is not installed (make tools, or apt-get install qemu-system-x86)")
+	}
+	if err := findKernel(); err != nil {
+		Missing(t, "no guest kernel (make kernel fetches it): %v", err)
+	}
+}
+
+// Inapplicable skips a test that has nothing to check on this host, in CI as elsewhere: what
+// it checks cannot happen here (root reads a file whatever its mode) or is another lane's
+// (Debian 13 has no C virtiofsd). why says which. It is never for something missing: that is
+// Missing, which CI turns into a failure.
+func Inapplicable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	t.Skipf("not applicable here: "+format, args...)
+}
+
+// OptIn skips the test unless the environment variable env is set, and returns its value: a
+// case run on purpose, such as a long one a make target runs or a test's own second process.
+// what says who sets env.
+func OptIn(t testing.TB, env, what string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		t.Skipf("runs with %s set: %s", env, what)
+	}
+	return v
+}

@@ -66,6 +66,16 @@ func CacheDir() (string, error) {
 	return filepath.Join(home, ".cache", "vmfsbench"), nil
 }
 
+// Cached returns the newest kernel for arch in the user's cache (CacheDir); Fetch puts it
+// there.
+func Cached(arch string) (Kernel, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return Kernel{}, err
+	}
+	return Find(cache, arch)
+}
+
 func archDir(cacheDir, arch string) string { return filepath.Join(cacheDir, "kernels", arch) }
 
 // Find returns the newest kernel cached under cacheDir for arch. When there is none the error

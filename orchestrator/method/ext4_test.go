@@ -64,7 +64,7 @@ func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 			}
 			if tc.work != "" {
 				if _, err := os.Stat(tc.work); err != nil {
-					t.Skipf("no %s: %v", tc.work, err)
+					testenv.Missing(t, "no %s: %v", tc.work, err)
 				}
 				dir, err := os.MkdirTemp(tc.work, "vmfsbench-test-")
 				if err != nil {

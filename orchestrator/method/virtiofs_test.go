@@ -336,7 +336,7 @@ func daemonPid(t *testing.T, socket string) int {
 func needCDaemon(t *testing.T) {
 	t.Helper()
 	if testenv.Release() >= 13 {
-		t.Skipf("Debian %d has no C virtiofsd (QEMU 8.0 dropped it): its Rust daemon is tested instead", testenv.Release())
+		testenv.Inapplicable(t, "Debian %d has no C virtiofsd (QEMU 8.0 dropped it): its Rust daemon is tested instead", testenv.Release())
 	}
 	if d := findVirtiofsd(cVirtiofsd); d.Err != nil {
 		testenv.Missing(t, "%v (install qemu-system-common)", d.Err)
@@ -355,7 +355,7 @@ func TestRealCDaemonStartsAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	if lim.Max <= 1024 {
-		t.Skipf("hard open-file limit %d: nothing to raise", lim.Max)
+		testenv.Inapplicable(t, "hard open-file limit %d: nothing to raise", lim.Max)
 	}
 	low := syscall.Rlimit{Cur: 1024, Max: lim.Max}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {

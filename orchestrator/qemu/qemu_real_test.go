@@ -31,8 +31,8 @@ func requireQEMU(t *testing.T, binary string) string {
 	return ""
 }
 
-// optionalQEMU returns the path of a non-host emulator or skips: only
-// qemu-system-x86_64 is a required tool.
+// optionalQEMU returns the path of a foreign-architecture emulator (make tools installs them),
+// or ends the test (see testenv.Missing).
 func optionalQEMU(t *testing.T, arch Arch) string {
 	t.Helper()
 	if arch == X86_64 {
@@ -40,7 +40,7 @@ func optionalQEMU(t *testing.T, arch Arch) string {
 	}
 	p, err := exec.LookPath(arch.Binary())
 	if err != nil {
-		t.Skipf("%s not installed, %s argv not checked against a real QEMU", arch.Binary(), arch)
+		testenv.Missing(t, "%s not installed, %s argv not checked against a real QEMU", arch.Binary(), arch)
 	}
 	return p
 }

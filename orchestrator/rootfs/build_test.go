@@ -105,9 +105,7 @@ func TestCustomize(t *testing.T) {
 // TestBuildReal builds the default image for real (about a minute and 100 MiB of downloads
 // the first time) in the user cache, where later runs and `vmfsbench run` find it.
 func TestBuildReal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIP: -short: building the guest root filesystem downloads 100 MiB")
-	}
+	testenv.NotShort(t, "building the guest root filesystem (100 MiB of downloads)")
 	if _, err := lookPath("debootstrap"); err != nil {
 		testenv.Missing(t, "debootstrap is not installed (apt-get install debootstrap): the guest root filesystem is not built or checked: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -19,16 +20,14 @@ import (
 // with an empty job (time to its done event and to QEMU's exit), and a trivial /init that
 // powers off at once (time to QEMU's exit). The difference is what the agent costs.
 func BenchmarkBootToReady(b *testing.B) {
-	if _, err := os.Stat("/usr/bin/qemu-system-x86_64"); err != nil {
-		b.Skip("qemu-system-x86_64 not installed")
-	}
+	testenv.Tool(b, "qemu-system-x86_64")
 	cache, err := kernel.CacheDir()
 	if err != nil {
 		b.Fatal(err)
 	}
 	k, err := kernel.Find(cache, "x86_64")
 	if err != nil {
-		b.Skip(err)
+		testenv.Missing(b, "%v", err)
 	}
 	ctx := context.Background()
 	dir := b.TempDir()

@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
 func TestPrepareCache(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("dropping the page cache needs root")
-	}
+	testenv.Root(t, "dropping the page cache")
 	root := t.TempDir()
 	data := make([]byte, 1<<20)
 	for i := range 12 {

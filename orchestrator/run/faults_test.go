@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -355,12 +356,7 @@ workload: {builtin: read-all, timeout: 5m}
 // removed (the file system is empty again but for the results and logs), and each cell's
 // result is still written.
 func TestFaultDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI=true but not root: cannot mount the small tmpfs")
-		}
-		t.Skip("!!! SKIPPING THE DISK-FULL CASE: mounting a tmpfs needs root !!!")
-	}
+	testenv.Root(t, "mounting the disk-full case's small tmpfs")
 	mnt := t.TempDir()
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=8m,mode=0755"); err != nil {
 		t.Fatalf("mount -t tmpfs -o size=8m: %v", err)

@@ -20,25 +20,10 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
-// needGuest makes sure a real guest can boot: QEMU and a cached kernel. Without CI a missing
-// piece skips the test loudly; with CI=true it fails it.
+// needGuest makes sure a real guest can boot: QEMU and a cached kernel (see testenv.Guest).
 func needGuest(t testing.TB) {
 	t.Helper()
-	testenv.NotShort(t, "booting guests")
-	missing := func(what string) {
-		t.Helper()
-		testenv.Missing(t, "%s (run `make kernel` or install qemu-system-x86)", what)
-	}
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		missing("qemu-system-x86_64 is not installed")
-	}
-	cache, err := kernel.CacheDir()
-	if err != nil {
-		missing(err.Error())
-	}
-	if _, err := kernel.Find(cache, "x86_64"); err != nil {
-		missing(err.Error())
-	}
+	testenv.Guest(t, func() error { _, err := kernel.Cached("x86_64"); return err })
 }
 
 // buildStatic compiles a testdata program as a static linux/amd64 binary at out.

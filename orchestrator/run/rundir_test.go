@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
@@ -135,10 +136,7 @@ func TestOpenOutLock(t *testing.T) {
 
 // TestOpenOutLockChild is TestOpenOutLock's second process.
 func TestOpenOutLockChild(t *testing.T) {
-	out := os.Getenv("VMFSBENCH_LOCK_CHILD")
-	if out == "" {
-		t.Skip("run by TestOpenOutLock")
-	}
+	out := testenv.OptIn(t, "VMFSBENCH_LOCK_CHILD", "TestOpenOutLock's second process")
 	_, err := OpenOut(out, "", true)
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("want ErrLocked, got %v", err)

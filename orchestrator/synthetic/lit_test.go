@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 )
@@ -170,22 +171,18 @@ func TestLitGolden(t *testing.T) {
 // litImage returns the guest root filesystem to run lit in, or skips the test.
 func litImage(t *testing.T) rootfs.Image {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("SKIP: -short: lit runs in the guest root filesystem")
-	}
+	testenv.NotShort(t, "running lit in the guest root filesystem")
 	cache, err := kernel.CacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	img, err := rootfs.Find(cache, rootfs.Recipe{})
 	if errors.Is(err, rootfs.ErrNotBuilt) {
-		t.Skipf("SKIP: the generated lit suite is not run with LLVM 15: %v", err)
+		testenv.Missing(t, "the generated lit suite is not run with LLVM 15 (TestBuildReal of orchestrator/rootfs builds the root filesystem): %v", err)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: not root: lit cannot run in a chroot of the guest root filesystem")
-	}
+	testenv.Root(t, "running lit in a chroot of the guest root filesystem")
 	return img
 }
 

@@ -480,9 +480,7 @@ func TestOnlyMatchesNothing(t *testing.T) {
 // sizes, link counts and modification times must not change. It takes about two minutes
 // more than the rest under TCG, so it runs with VMFSBENCH_FAULTS_LONG=1 (make test-faults).
 func TestDemoLeavesHostTreeUntouched(t *testing.T) {
-	if os.Getenv("VMFSBENCH_FAULTS_LONG") == "" {
-		t.Skip("the full demo matrix runs with VMFSBENCH_FAULTS_LONG=1 (make test-faults)")
-	}
+	testenv.OptIn(t, "VMFSBENCH_FAULTS_LONG", "the full demo matrix (make test-faults)")
 	needGuest(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("the demo's cache states and virtiofsd need root")

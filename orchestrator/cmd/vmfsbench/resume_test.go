@@ -15,18 +15,10 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
-// needGuest: QEMU and a cached kernel, or a loud skip (a failure with CI=true).
+// needGuest: QEMU and a cached kernel (see testenv.Guest).
 func needGuest(t *testing.T) {
 	t.Helper()
-	testenv.NotShort(t, "booting guests")
-	fail := func(why string) { t.Helper(); testenv.Missing(t, "%s", why) }
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		fail("qemu-system-x86_64 is not installed")
-	}
-	cache, _ := kernel.CacheDir()
-	if _, err := kernel.Find(cache, "x86_64"); err != nil {
-		fail(err.Error())
-	}
+	testenv.Guest(t, func() error { _, err := kernel.Cached("x86_64"); return err })
 }
 
 // TestResumeAfterKill kills `vmfsbench run` between cells, resumes it, and checks that no
