@@ -165,7 +165,7 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("plan", stderr)
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	verify := fs.Bool("verify", false, "plan the cells as `run --verify` runs them")
+	verify := fs.Bool("verify", false, "plan the cells as run --verify runs them")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err

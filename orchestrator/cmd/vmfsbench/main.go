@@ -71,6 +71,20 @@ func lookup(w string) (cmdInfo, bool) {
 	return cmdInfo{}, false
 }
 
+// lookupHelp finds the command `help WORDS` asks about: its whole name ("kernel fetch"), or
+// its first word alone ("kernel").
+func lookupHelp(words []string) (cmdInfo, bool) {
+	for _, c := range commands {
+		if c.name == strings.Join(words, " ") {
+			return c, true
+		}
+	}
+	if len(words) == 1 {
+		return lookup(words[0])
+	}
+	return cmdInfo{}, false
+}
+
 // topUsage is the top-level help: every command with its one line.
 func topUsage() string {
 	var b strings.Builder
@@ -138,11 +152,12 @@ func vmfsbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		if len(args) == 2 {
-			if _, ok := lookup(args[1]); ok {
-				return vmfsbench(ctx, []string{args[1], "--help"}, stdout, stderr)
+		if len(args) > 1 {
+			if c, ok := lookupHelp(args[1:]); ok {
+				fmt.Fprint(stdout, cmdUsage(c, flagSet(c)))
+				return exitOK
 			}
-			fmt.Fprintf(stderr, "vmfsbench: unknown command %q\n\n%s", args[1], topUsage())
+			fmt.Fprintf(stderr, "vmfsbench: unknown command %q\n\n%s", strings.Join(args[1:], " "), topUsage())
 			return exitUsage
 		}
 		fmt.Fprint(stdout, topUsage())
