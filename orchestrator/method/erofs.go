@@ -29,11 +29,9 @@ func (Erofs) Name() string { return "erofs" }
 
 // Params implements Method.
 func (Erofs) Params() []param.Def {
-	return []param.Def{
-		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "lz4", "lz4hc"}},
-		upperParam,
-		deviceParam,
-	}
+	return blkParamsAnd(
+		param.Def{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "lz4", "lz4hc"}},
+		upperParam)
 }
 
 // Tools implements Method.
@@ -115,9 +113,13 @@ func (Erofs) Plan(c Config) (Plan, error) {
 			return nil, RunCommands(ctx, env, build.Commands)
 		}
 	}
+	blk, refused, err := blockOf("erofs", c)
+	if err != nil {
+		return Plan{}, err
+	}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir, FSType: "erofs", ReadOnly: true}
-	var dev Device = Disk{Path: image, ReadOnly: true}
-	lower := []string{"virtio_blk", "crc32c_generic", "erofs"}
+	var dev Device = Disk{Path: image, ReadOnly: true, Block: blk}
+	lower := append(blkModules(blk), "virtio_blk", "crc32c_generic", "erofs")
 	guest := overlay(c, false)
 	if pmem {
 		size := erofsPmemSize(c.Size)
@@ -139,7 +141,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),
 		Guest:   append([]protocol.Step{mount}, guest...),
-		Refused: erofsLongNames(c),
+		Refused: joinRefusals(refused, erofsLongNames(c)),
 	}, nil
 }
 

@@ -32,11 +32,10 @@ func (Ext4) Name() string { return "ext4" }
 
 // Params implements Method.
 func (Ext4) Params() []param.Def {
-	return []param.Def{{Name: "size", Kind: param.KindString, Default: "auto", Check: autoOrSize,
+	return blkParamsAnd(param.Def{Name: "size", Kind: param.KindString, Default: "auto", Check: autoOrSize,
 		Help: "image size (e.g. 16GiB), or auto to size it from the tree",
 		Schema: map[string]any{"type": "string", "minLength": 1,
-			"pattern": `^(auto|\s*[0-9]+(\.[0-9]+)?\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|G|T|k|B)?\s*)$`}},
-		deviceParam}
+			"pattern": `^(auto|\s*[0-9]+(\.[0-9]+)?\s*(KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|G|T|k|B)?\s*)$`}})
 }
 
 func autoOrSize(v any) error {
@@ -118,9 +117,14 @@ func (Ext4) Plan(c Config) (Plan, error) {
 			return nil, buildExt4Route(ctx, argv, c, env, "")
 		}}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}
+	blk, refused, err := blockOf("ext4", c)
+	if err != nil {
+		return Plan{}, err
+	}
 	if !pmemWanted(c.Params) {
-		return Plan{Modules: ext4Modules, Steps: []Step{build}, Devices: []Device{Disk{Path: image, Snapshot: true}},
-			Guest: []protocol.Step{mount}}, nil
+		return Plan{Modules: append(blkModules(blk), ext4Modules...), Steps: []Step{build},
+			Devices: []Device{Disk{Path: image, Snapshot: true, Block: blk}},
+			Guest:   []protocol.Step{mount}, Refused: refused}, nil
 	}
 	// As persistent memory the image is mapped privately: the guest writes copies of the
 	// pages in QEMU's memory, never the file, so it is mounted read-write with no overlay,

@@ -204,12 +204,13 @@ func scratchTools(p Params) []Tool {
 var e2fsprogs = Tool{Name: "e2fsprogs", Package: "e2fsprogs", Paths: []string{"mkfs.ext4"}, Probe: probeMke2fs}
 
 // scratchDevices attaches the scratch disk, when the cell has one, after the tree's image:
-// the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them.
+// the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them. It is on the
+// bus of the tree's disk (DiskBus) and has QEMU's defaults otherwise.
 func scratchDevices(c Config) []Device {
 	if !scratchWanted(c.Params) {
 		return nil
 	}
-	return []Device{Disk{Path: img(c, ScratchFile)}}
+	return []Device{Disk{Path: img(c, ScratchFile), Block: qemu.Block{Bus: c.Params.Str("bus")}}}
 }
 
 // runTool runs argv in its own process group (killed as a whole when ctx ends, and when

@@ -49,8 +49,11 @@ type Config struct {
 	Mountpoint string      // where the guest sees the tree
 	Memory     int64       // guest memory in bytes
 	Arch       string      // the guest's architecture (arch.Names)
-	Size       TreeSize    // the filtered tree, measured by the host probe
-	Tools      Found       // the host tools the probe found, by Tool.Name
+	// KernelRelease is the guest kernel's release (its lib/modules directory's name, e.g.
+	// 6.1.0-57-amd64); "" when unknown.
+	KernelRelease string
+	Size          TreeSize // the filtered tree, measured by the host probe
+	Tools         Found    // the host tools the probe found, by Tool.Name
 	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN): the ext4 build reads the tree
 	// through a private, read-only mount view.
 	CanMount bool

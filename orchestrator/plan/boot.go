@@ -26,7 +26,7 @@ func (c *Cell) Console() string { return filepath.Join(c.Logs, ConsoleFile) }
 
 // qemuOptions are the options of the cell's VM: the spec's machine, the kernel and the cell's
 // initrd, the control port, and the method's devices (block devices first, so the tree's disk
-// is /dev/vda), then the rootfs copy-on-write.
+// is /dev/vda), then the rootfs copy-on-write, on the same bus as the method's disks.
 func qemuOptions(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]qemu.Fn, error) {
 	arch, err := qemu.ParseArch(e.Guest.Arch)
 	if err != nil {
@@ -58,7 +58,9 @@ func qemuOptions(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]q
 		if img == "" {
 			img = e.Guest.Rootfs
 		}
-		fns = append(fns, qemu.BlockDevice(img, false, true)) // snapshot=on: the image never changes
+		// snapshot=on: the image never changes; on the bus of the method's disks, so that the
+		// guest names it after them.
+		fns = append(fns, qemu.BlockDeviceWith(img, false, true, qemu.Block{Bus: method.DiskBus(devs)}))
 	}
 	if len(e.QEMU.Args) > 0 {
 		fns = append(fns, qemu.WithArgs(e.QEMU.Args...))

@@ -102,6 +102,46 @@ func TestBuild(t *testing.T) {
 					"-device", "virtio-blk-pci,drive=drive1"}),
 		},
 		{
+			name: "blockdev: every host knob, then a snapshot disk with them on -drive",
+			fns: []Fn{
+				WithKernel(f.kernel),
+				BlockDeviceWith(f.disk, true, false, Block{AIO: AIOIOURing, Direct: true, IOThread: true, Queues: 2}),
+				BlockDeviceWith(f.disk2, false, true, Block{AIO: AIONative, Direct: true, IOThread: true, Queues: 4}),
+			},
+			want: cat(x86, stdio, kernel, x86Append, []string{
+				"-blockdev", "driver=file,node-name=file0,filename=" + f.disk + ",aio=io_uring,cache.direct=on,read-only=on",
+				"-blockdev", "driver=raw,node-name=drive0,file=file0,read-only=on",
+				"-object", "iothread,id=io0",
+				"-device", "virtio-blk-pci,drive=drive0,iothread=io0,num-queues=2",
+				"-drive", "file=" + f.disk2 + ",if=none,id=drive1,format=raw,snapshot=on,aio=native,cache.direct=on",
+				"-object", "iothread,id=io1",
+				"-device", "virtio-blk-pci,drive=drive1,iothread=io1,num-queues=4"}),
+		},
+		{
+			name: "aio threads alone keeps -drive",
+			fns:  []Fn{WithKernel(f.kernel), BlockDeviceWith(f.disk, true, false, Block{AIO: AIOThreads, Bus: BusPCI})},
+			want: cat(x86, stdio, kernel, x86Append, []string{
+				"-drive", "file=" + f.disk + ",if=none,id=drive0,format=raw,readonly=on",
+				"-device", "virtio-blk-pci,drive=drive0"}),
+		},
+		{
+			name: "riscv64 disks on the virtio-mmio bus",
+			arch: RISCV64,
+			fns: []Fn{
+				WithKernel(f.kernel),
+				BlockDeviceWith(f.disk, true, false, Block{Bus: BusMMIO}),
+				BlockDeviceWith(f.disk2, false, false, Block{Bus: BusMMIO, IOThread: true}),
+			},
+			want: cat(head("qemu-system-riscv64", "virt", "tcg", "rv64", "1", "2048M"), stdio, kernel,
+				[]string{"-append", "console=ttyS0 panic=-1 quiet",
+					"-drive", "file=" + f.disk + ",if=none,id=drive0,format=raw,readonly=on",
+					"-device", "virtio-blk-device,drive=drive0",
+					"-blockdev", "driver=file,node-name=file0,filename=" + f.disk2,
+					"-blockdev", "driver=raw,node-name=drive1,file=file0",
+					"-object", "iothread,id=io0",
+					"-device", "virtio-blk-device,drive=drive1,iothread=io0"}),
+		},
+		{
 			name: "comma in a path is doubled",
 			fns:  []Fn{WithKernel(f.kernel), BlockDevice(f.commaDisk, true, true)},
 			want: cat(x86, stdio, kernel, x86Append, []string{
@@ -251,6 +291,11 @@ func TestBuild(t *testing.T) {
 		{name: "empty kernel arg", fns: []Fn{WithKernel(f.kernel), WithAppend("a", " ")}, err: ErrBadKernelArg},
 		{name: "console log in missing dir", fns: []Fn{WithKernel(f.kernel), WithConsoleLog(filepath.Join(f.dir, "no", "c.log"))}, err: ErrBadPath},
 		{name: "missing disk image", fns: []Fn{WithKernel(f.kernel), BlockDevice(filepath.Join(f.dir, "nope.img"), true, false)}, err: ErrBadPath},
+		{name: "aio native without cache.direct", fns: []Fn{WithKernel(f.kernel), BlockDeviceWith(f.disk, true, false, Block{AIO: AIONative})}, err: ErrBadBlock},
+		{name: "unknown aio", fns: []Fn{WithKernel(f.kernel), BlockDeviceWith(f.disk, true, false, Block{AIO: "posix"})}, err: ErrBadBlock},
+		{name: "queues out of range", fns: []Fn{WithKernel(f.kernel), BlockDeviceWith(f.disk, true, false, Block{Queues: 1025})}, err: ErrBadBlock},
+		{name: "mmio on x86_64's q35", fns: []Fn{WithKernel(f.kernel), BlockDeviceWith(f.disk, true, false, Block{Bus: BusMMIO})}, err: ErrBadBlock},
+		{name: "mmio on aarch64 with another machine", arch: AArch64, fns: []Fn{WithKernel(f.kernel), WithMachine("sbsa-ref"), BlockDeviceWith(f.disk, true, false, Block{Bus: BusMMIO})}, err: ErrBadBlock},
 		{name: "disk image is a directory", fns: []Fn{WithKernel(f.kernel), BlockDevice(f.share, true, false)}, err: ErrBadPath},
 		{name: "9p share is a file", fns: []Fn{WithKernel(f.kernel), VirtFS(f.disk, "t", "none", true)}, err: ErrBadPath},
 		{name: "9p tag of 32 bytes", fns: []Fn{WithKernel(f.kernel), VirtFS(f.share, strings.Repeat("t", 32), "none", true)}, err: ErrBadTag},

@@ -129,7 +129,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.Kernel.Vmlinuz = cmp.Or(e.Guest.Kernel, "<the kernel of vmfsbench kernel fetch --arch "+e.Guest.Arch+">")
 	}
 	h.Kernel, h.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
-	h.Tools = probeTools(ctx, e)
+	h.Tools = probeTools(ctx, e, cache)
 	h.CanMount = method.CanMount()
 	r.Dirs = plan.PlanDirs
 	if o.Out != "" {
@@ -191,12 +191,25 @@ func (r *Runner) probeTree(ctx context.Context) error {
 	return err
 }
 
-// probeTools finds, once, QEMU and every host tool the spec's methods run.
-func probeTools(ctx context.Context, e *spec.Experiment) method.Found {
+// probeTools finds, once, QEMU and every host tool the spec's methods run. QEMU is asked for
+// the features the cells need beyond its defaults (method.QEMUFeatures), in a scratch image
+// under dir.
+func probeTools(ctx context.Context, e *spec.Experiment, dir string) method.Found {
 	a, _ := arch.Lookup(e.Guest.Arch)
-	found := method.Found{"qemu": method.FindTool(ctx, method.Tool{Name: "qemu", Package: a.QEMUPackage,
-		Paths: []string{cmp.Or(e.QEMU.Binary, a.QEMUBinary)}})}
 	cells, _ := plan.Cells(e)
+	var feats []qemu.Feature
+	for _, c := range cells {
+		feats = append(feats, method.QEMUFeatures(method.Params(c.Params))...)
+	}
+	found := method.Found{"qemu": method.FindTool(ctx, method.Tool{Name: "qemu", Package: a.QEMUPackage,
+		Paths: []string{cmp.Or(e.QEMU.Binary, a.QEMUBinary)},
+		Probe: func(ctx context.Context, path string) (string, any, error) {
+			v := method.AskVersion(ctx, "", path, "-version")
+			if len(feats) == 0 {
+				return v, nil, nil
+			}
+			return v, qemu.ProbeFeatures(ctx, path, cmp.Or(e.QEMU.Machine, a.Machine), dir, feats), nil
+		}})}
 	for _, c := range cells {
 		m, err := method.Lookup(c.Method)
 		if err != nil {

@@ -110,7 +110,7 @@ var badSpecs = []struct {
 	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
 		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of " + strings.Join(method.Names(), ", ")},
 	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",
-		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of block_size, compression, upper"},
+		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of aio, block_size, bus, cache_direct, compression, iothread, queues, upper"},
 	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
 		"bad.yaml:5:28: methods[0].squashfs.block_size: 102400 is not a power of two"},
 	{"queue size over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {queue_size: 2048}\n",
