@@ -253,9 +253,11 @@ func TestDuplicateCellRefused(t *testing.T) {
 
 func TestSweepSpecSizes(t *testing.T) {
 	for file, want := range map[string]int{
-		"../../specs/sweep-9p-msize.yaml": 4 * 2 * 1 * 3,
-		"../../specs/sweep-virtiofs.yaml": 3 * 3 * 2 * 2,
-		"../../specs/demo.yaml":           7 * 2,
+		"../../specs/sweep-9p-msize.yaml":  4 * 2 * 1 * 3,
+		"../../specs/sweep-virtiofs.yaml":  3 * 3 * 2 * 2,
+		"../../specs/demo.yaml":            7 * 2,
+		"../../specs/sweep-block.yaml":     23 * 2 * 3,
+		"../../specs/sweep-block-lit.yaml": 17 * 2 * 2,
 	} {
 		cells, err := Cells(load(t, file))
 		if err != nil || len(cells) != want {
