@@ -27,10 +27,10 @@ var blkParams = []param.Def{
 // boolSchema is the JSON Schema of a yes/no parameter: YAML's true and false, or the words.
 var boolSchema = map[string]any{"enum": []any{false, true, "false", "true"}}
 
-// blkParamsAnd is the image methods' table: their own parameters, then device and the
-// block parameters.
+// blkParamsAnd is the table of the image methods that can map their image as pmem: their
+// own parameters, then device, dax_align and the block parameters.
 func blkParamsAnd(own ...param.Def) []param.Def {
-	return append(append(own, deviceParam), blkParams...)
+	return append(append(own, deviceParam, daxAlignParam), blkParams...)
 }
 
 // blockOf is the cell's virtio-blk options. A block parameter set on a cell whose image is

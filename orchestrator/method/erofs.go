@@ -88,11 +88,18 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		}
 		argv = append(argv, "-z"+comp)
 	}
+	aligned, err := daxAligned("erofs", c.Params)
+	if err != nil {
+		return Plan{}, err
+	}
 	if pmem {
 		if err := pmemRefusal("erofs", c); err != nil {
 			return Plan{}, err
 		}
 		argv = append(argv, "-Enoinline_data")
+		if aligned {
+			argv = append(argv, "--dsunit="+strconv.Itoa(daxAlignBlocks))
+		}
 	}
 	if c.Owner != nil {
 		argv = append(argv, "--force-uid="+strconv.Itoa(c.Owner.UID), "--force-gid="+strconv.Itoa(c.Owner.GID))
@@ -122,7 +129,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 	lower := append(blkModules(blk), "virtio_blk", "crc32c_generic", "erofs")
 	guest := overlay(c, false)
 	if pmem {
-		size := erofsPmemSize(c.Size)
+		size := erofsPmemSize(c.Size, aligned)
 		pad := []string{"truncate", "--size=" + strconv.FormatInt(size, 10), image}
 		build.Desc = fmt.Sprintf("build the EROFS image (no compression, no inlined tails, for DAX), then pad it with zeros to the %d bytes of its pmem device", size)
 		build.Commands = append(build.Commands, pad)
@@ -141,7 +148,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),
 		Guest:   append([]protocol.Step{mount}, guest...),
-		Refused: joinRefusals(refused, erofsLongNames(c)),
+		Refused: joinRefusals(refused, erofsLongNames(c), erofsDsunit(c, aligned)),
 	}, nil
 }
 
@@ -201,9 +208,25 @@ func versionBefore(v string, major, minor int) bool {
 // symlink target in whole 4 KiB blocks (TreeSize.Blocks counts files and directories),
 // 128 bytes of inode and extended attributes per inode (an extended inode is 64), an eighth
 // more and 1 MiB for the rest. The padding is a hole in the file: it costs nothing.
-func erofsPmemSize(ts TreeSize) int64 {
+//
+// With data aligned to 2 MiB (--dsunit), each file's data may start up to 2 MiB further on:
+// the bound grows by 2 MiB a file. The padding is a hole in the file: it costs nothing.
+func erofsPmemSize(ts TreeSize, aligned bool) int64 {
 	raw := (ts.Blocks+ts.Symlinks+1)*4096 + ts.Inodes*128
+	if aligned {
+		raw += ts.Files * daxAlignBlocks * 4096
+	}
 	return pmemSize(raw + raw/8 + 1<<20)
+}
+
+// erofsDsunit refuses dax_align: 2MiB where mkfs.erofs has no --dsunit (erofs-utils 1.8
+// added it; Debian 12 has 1.5, Debian 13 1.8.6).
+func erofsDsunit(c Config, aligned bool) string {
+	v := c.Tools["erofs-utils"].Version
+	if !aligned || !versionBefore(v, 1, 8) {
+		return ""
+	}
+	return fmt.Sprintf("erofs dax_align: 2MiB needs mkfs.erofs --dsunit (erofs-utils 1.8 or later), and this host's is %s", v)
 }
 
 // buildPadded runs the image build, checks that the image fits its device and pads it with

@@ -257,7 +257,7 @@ func TestSweepSpecSizes(t *testing.T) {
 		"../../specs/sweep-virtiofs.yaml":  3 * 3 * 2 * 2,
 		"../../specs/demo.yaml":            7 * 2,
 		"../../specs/sweep-block.yaml":     23 * 2 * 3,
-		"../../specs/sweep-block-lit.yaml": 17 * 2 * 2,
+		"../../specs/sweep-block-lit.yaml": 19 * 2 * 2,
 	} {
 		cells, err := Cells(load(t, file))
 		if err != nil || len(cells) != want {

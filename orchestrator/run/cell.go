@@ -377,6 +377,9 @@ func (cr *cellRun) record(r *protocol.Result) {
 	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
 	g.VerifySeconds = r.VerifySeconds
 	g.PageFaults, g.MajorFaults = r.PageFaults, r.MajorFaults
+	if d := r.DAX; d != nil {
+		g.DAX = &results.DAXFaults{PMD: d.PMD, PMDFallback: d.PMDFallback, PTE: d.PTE}
+	}
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code
