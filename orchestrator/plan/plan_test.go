@@ -289,3 +289,32 @@ func TestPmemRefusedNamesCell(t *testing.T) {
 		}
 	}
 }
+
+// TestMMIOBusTakesEveryDisk: with bus: mmio the tree's image, the scratch disk and the
+// rootfs are all virtio-blk-device, so that the guest names them vda, vdb, vdc in order, and
+// the guest gets the virtio-mmio transport.
+func TestMMIOBusTakesEveryDisk(t *testing.T) {
+	e := parse(t, "version: 1\nname: t\ntree: {path: /t}\nguest: {arch: riscv64, rootfs: /img/root.ext4, mountpoint: /t}\n"+
+		"workload: {command: [/bin/true]}\ncache: [asis]\nmethods:\n  - squashfs: {bus: mmio, upper: disk}\n  - erofs: {}\n")
+	cells, err := Expand(e, fixedHost, fixedDirs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cells {
+		var boot []string
+		for _, s := range c.Steps {
+			if s.Kind == method.StepBoot {
+				boot = s.Commands[0]
+			}
+		}
+		argv := strings.Join(boot, " ")
+		mmio, pci := strings.Count(argv, "virtio-blk-device,"), strings.Count(argv, "virtio-blk-pci,")
+		want := map[string][2]int{"squashfs": {3, 0}, "erofs": {0, 2}}[c.Method]
+		if mmio != want[0] || pci != want[1] {
+			t.Errorf("%s: %d disks on mmio, %d on pci; want %v: %s", c.ID, mmio, pci, want, argv)
+		}
+		if got := strings.Contains(strings.Join(c.Modules, " "), "virtio_mmio"); got != (c.Method == "squashfs") {
+			t.Errorf("%s: modules %v", c.ID, c.Modules)
+		}
+	}
+}
