@@ -79,13 +79,13 @@ func (Erofs) Carries(tree.Finding) (bool, string) { return true, "" }
 // in blocks of the page size (mkfs.erofs 1.5 takes the host's); the device's size is fixed
 // by the plan, so the image is padded with zeros to an upper bound of its size.
 func (Erofs) Plan(c Config) (Plan, error) {
+	if err := (Erofs{}).SpecRefusal(c); err != nil {
+		return Plan{}, err
+	}
 	image := img(c, "tree.erofs")
 	pmem := pmemWanted(c.Params)
 	argv := []string{"mkfs.erofs", "--quiet", "--preserve-mtime"}
 	if comp := c.Params.Str("compression"); comp != "none" {
-		if pmem {
-			return Plan{}, fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
-		}
 		argv = append(argv, "-z"+comp)
 	}
 	aligned, err := daxAligned("erofs", c.Params)
@@ -171,6 +171,17 @@ func (m Erofs) HandBuild(c Config, src string) ([]string, error) { return planHa
 // BeyondHand implements HandBuilder.
 func (Erofs) BeyondHand() string {
 	return "vmfsbench's mkfs.erofs also compares every path with its --exclude-path options, on the whole tree."
+}
+
+// SpecRefusal refuses a compressed image on pmem and pmem where the guest has none.
+func (Erofs) SpecRefusal(c Config) error {
+	if !pmemWanted(c.Params) {
+		return nil
+	}
+	if comp := c.Params.Str("compression"); comp != "none" {
+		return fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
+	}
+	return pmemArchRefusal("erofs", c.Arch)
 }
 
 // erofsLongNames refuses a tree with a name of 255 bytes when mkfs.erofs is older than 1.8:

@@ -98,6 +98,14 @@ const ext4Source = "<the filtered tree>"
 // ext4Fixup is the debugfs command file of the build, in the cell's work directory.
 const ext4Fixup = "ext4-fixup.debugfs"
 
+// SpecRefusal refuses pmem where the guest has none.
+func (Ext4) SpecRefusal(c Config) error {
+	if pmemWanted(c.Params) {
+		return pmemArchRefusal("ext4", c.Arch)
+	}
+	return nil
+}
+
 // Plan implements Method.
 //
 // The image has no journal and no blocks reserved for root, and its inode tables are zeroed

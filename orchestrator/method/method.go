@@ -124,6 +124,23 @@ type Method interface {
 	Plan(c Config) (Plan, error)
 }
 
+// SpecChecker is a method that refuses some of its parameters' values whatever the host
+// (a combination that cannot work, a guest architecture that lacks a device): `validate`
+// says so with the spec's file:line:col, and the plan refuses the same.
+type SpecChecker interface {
+	// SpecRefusal says why the cell of c cannot run on any host, or nil. It reads only c's
+	// Params, Arch, Memory and Mountpoint.
+	SpecRefusal(c Config) error
+}
+
+// CheckSpec is m's SpecRefusal of c, or nil for a method without one.
+func CheckSpec(m Method, c Config) error {
+	if s, ok := m.(SpecChecker); ok {
+		return s.SpecRefusal(c)
+	}
+	return nil
+}
+
 // Facter is a method that records what it chose on this host apart from its Plan (see
 // Plan.Facts); PlanCell merges them.
 type Facter interface {
@@ -142,6 +159,9 @@ type HandBuilder interface {
 
 // PlanCell is m.Plan(c) with the method's Facts, if any, merged into the plan's.
 func PlanCell(m Method, c Config) (Plan, error) {
+	if err := CheckSpec(m, c); err != nil {
+		return Plan{}, err
+	}
 	p, err := m.Plan(c)
 	if err != nil {
 		return p, err

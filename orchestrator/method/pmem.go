@@ -68,11 +68,20 @@ func pmemWanted(p Params) bool { return p.Str("device") == "pmem" }
 // size: the images are built with 4 KiB blocks (mkfs.erofs takes the host's page size), and
 // the guests of the architecture table have 4 KiB pages.
 func pmemRefusal(method string, c Config) error {
-	if c.Arch == "riscv64" {
-		return fmt.Errorf("%s device: pmem cannot work on riscv64: QEMU's virt machine has no virtio-pmem device (use device: blk)", method)
+	if err := pmemArchRefusal(method, c.Arch); err != nil {
+		return err
 	}
 	if ps := os.Getpagesize(); ps != 4096 {
 		return fmt.Errorf("%s device: pmem needs 4 KiB blocks, as the guest's pages are, but this host's page size is %d", method, ps)
+	}
+	return nil
+}
+
+// pmemArchRefusal refuses pmem on a guest architecture whose machine has no virtio-pmem
+// device, whatever the host.
+func pmemArchRefusal(method, arch string) error {
+	if arch == "riscv64" {
+		return fmt.Errorf("%s device: pmem cannot work on riscv64: QEMU's virt machine has no virtio-pmem device (use device: blk)", method)
 	}
 	return nil
 }

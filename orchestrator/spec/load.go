@@ -332,6 +332,8 @@ func (d *decoder) experiment(n *yaml.Node, e *Experiment) {
 			if s, ok := d.str(v, f); ok {
 				if !nameRE.MatchString(s) {
 					d.fail(v, f, "%q is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)", s)
+				} else if len(s) > MaxNameLen {
+					d.fail(v, f, "a name of %d bytes is too long for the results directory it names (at most %d)", len(s), MaxNameLen)
 				}
 				e.Name = s
 			}

@@ -149,6 +149,8 @@ var badSpecs = []struct {
 		"bad.yaml:5:17: methods[0].9p.msize: an empty list sweeps nothing; give at least one value"},
 	{"bad name", "version: 1\nname: my study\ntree: {path: /t}\nmethods: [ext4: {}]\n",
 		"bad.yaml:2:7: name: \"my study\" is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)"},
+	{"name too long for a directory", "version: 1\nname: " + strings.Repeat("n", 253) + "\ntree: {path: /t}\nmethods: [ext4: {}]\n",
+		"bad.yaml:2:7: name: a name of 253 bytes is too long for the results directory it names (at most 252)"},
 	{"memory too small", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 64MiB}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:16: qemu.memory: 64MiB is too small, expected at least 128MiB"},
 	{"kernel without modules", "version: 1\nname: x\ntree: {path: /t}\nguest: {kernel: /k}\nmethods: [ext4: {}]\n",
