@@ -151,6 +151,8 @@ var badSpecs = []struct {
 		"bad.yaml:2:7: name: \"my study\" is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)"},
 	{"name too long for a directory", "version: 1\nname: " + strings.Repeat("n", 253) + "\ntree: {path: /t}\nmethods: [ext4: {}]\n",
 		"bad.yaml:2:7: name: a name of 253 bytes is too long for the results directory it names (at most 252)"},
+	{"qemu.args overriding memory", "version: 1\nname: x\ntree: {path: /t}\nqemu: {args: [-m, 4G]}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:15: qemu.args[0]: -m would override qemu.memory, which vmfsbench sizes the guest's devices by (pmem's memory slots, virtiofs' shared memory, the tmpfs a stream fills): set qemu.memory instead"},
 	{"memory too small", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 64MiB}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:16: qemu.memory: 64MiB is too small, expected at least 128MiB"},
 	{"kernel without modules", "version: 1\nname: x\ntree: {path: /t}\nguest: {kernel: /k}\nmethods: [ext4: {}]\n",

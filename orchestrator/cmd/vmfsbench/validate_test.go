@@ -37,3 +37,25 @@ func TestValidateRefusesWhatPlanRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestExclusionsLeaveNothing: a run whose exclusions leave no file of the tree is refused
+// before anything is written (exit 2), and its plan says so; it ran silently before, every
+// cell ok on an empty tree.
+func TestExclusionsLeaveNothing(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "t", "a"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "t", "a", "f"), []byte("x"), 0o644))
+	file := filepath.Join(dir, "s.yaml")
+	must(t, os.WriteFile(file, []byte("version: 1\nname: x\ntree: {path: t, exclude: [a]}\nqemu: {accel: tcg}\nmethods: [9p: {}]\n"), 0o644))
+	want := file + ": tree.exclude leaves no file of " + filepath.Join(dir, "t") + " (1 rules): every cell would measure an empty tree; loosen the rules"
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCLI(t, "run", file, "-o", out); code != exitUsage || stderr != "vmfsbench run: "+want+"\n" {
+		t.Errorf("run: exit %d, stderr %q; want %d, %q", code, stderr, exitUsage, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the run directory was made: %v", err)
+	}
+	if code, stdout, stderr := runCLI(t, "plan", file); code != exitOK || !strings.Contains(stdout+stderr, want) {
+		t.Errorf("plan: exit %d, output does not say %q:\n%s%s", code, want, stdout, stderr)
+	}
+}
