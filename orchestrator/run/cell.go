@@ -283,6 +283,9 @@ func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout time.Dur
 	deadline := cr.guest.start.Add(timeout)
 	for {
 		ev, err := cr.guest.next(ctx, deadline, "the agent to start (boot timeout "+timeout.String()+")")
+		if err != nil && !heard && !errors.Is(err, errTimedOut) {
+			return heard, cr.guest.startupExit(err)
+		}
 		if err != nil {
 			return heard, err
 		}
