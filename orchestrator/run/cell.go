@@ -67,7 +67,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
 	if err := cr.setup(); err != nil {
-		cr.fail("", &hostError{err})
+		cr.fail(ctx, "", &hostError{err})
 	} else if c.Refused != "" {
 		res.Error = "refused before timing: " + c.Refused
 	} else if cr.checkTree(ctx, "before the cell") {
@@ -84,7 +84,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 				res.Commands = append(res.Commands, results.Command{Step: string(s.Kind), Argv: argv})
 			}
 			if err != nil {
-				cr.fail(s.Kind, err)
+				cr.fail(ctx, s.Kind, err)
 				break
 			}
 			if s.Kind == method.StepBuildImage && !cr.checkTree(ctx, "after the image build") {
