@@ -90,7 +90,8 @@ methods:
 
 // schemaMisses names the bad specs whose rule is beyond JSON Schema: YAML syntax, the
 // lower bound of a size written as a string, and gitignore rule syntax.
-var schemaMisses = map[string]bool{"memory too small": true, "bad exclude rule": true, "syntax error": true}
+var schemaMisses = map[string]bool{"memory too small": true, "bad exclude rule": true, "syntax error": true,
+	"duration past the bound": true, "duration past a Duration": true} // the schema bounds seconds, not a sum of units
 
 // badSpecs are small specs with one mistake each and the exact error they must give. The
 // schema test (schemas/) checks that the JSON Schema rejects them too.
@@ -119,6 +120,12 @@ var badSpecs = []struct {
 		"bad.yaml:4:16: qemu.memory: \"2 gigs\" is not a size (want e.g. 512000, 128KiB, 64GiB)"},
 	{"bad duration", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: soon}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:21: workload.timeout: \"soon\" is not a duration (want e.g. 90s, 30m, 2h)"},
+	{"duration past the bound", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: 400d}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: workload.timeout: duration \"400d\" is longer than 365d, the longest a spec takes"},
+	{"seconds past the bound", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: 31536001}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: workload.timeout: duration \"31536001\" is longer than 365d, the longest a spec takes"},
+	{"duration past a Duration", "version: 1\nname: x\ntree: {path: /t}\nqemu: {boot_timeout: 2562048h}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:22: qemu.boot_timeout: duration \"2562048h\" is longer than 365d, the longest a spec takes"},
 	{"both path and synthetic", "version: 1\nname: x\ntree: {path: /t, synthetic: {files: 600, bytes: 1MiB}}\nmethods: [ext4: {}]\n",
 		"bad.yaml:3:29: tree.synthetic: give either tree.path or tree.synthetic, not both"},
 	{"neither path nor synthetic", "version: 1\nname: x\ntree: {exclude: [.git]}\nmethods: [ext4: {}]\n",
@@ -226,10 +233,18 @@ func TestParseDuration(t *testing.T) {
 		{"2h", 2 * time.Hour, false}, {"90s", 90 * time.Second, false}, {"1h30m", 90 * time.Minute, false},
 		{"600", 10 * time.Minute, false}, {"1d", 24 * time.Hour, false},
 		{"0", 0, true}, {"-5m", 0, true}, {"soon", 0, true}, {"", 0, true}, {"99999999999999d", 0, true},
+		{"365d", MaxDuration, false}, {"8760h", MaxDuration, false}, {"31536000", MaxDuration, false},
+		{"366d", 0, true}, {"8761h", 0, true}, {"31536001", 0, true}, {"-99999999999", 0, true}, {"-3d", 0, true},
 	} {
 		got, err := ParseDuration(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+	// Too long, however written: past the bound, past a time.Duration, past an int64.
+	for _, in := range []string{"366d", "8761h", "2562048h", "9999999999999999999h", "99999999999999d", "99999999999999999999", "999999999999999999999d"} {
+		if _, err := ParseDuration(in); err == nil || !strings.Contains(err.Error(), "is longer than 365d") {
+			t.Errorf("ParseDuration(%q): %v, want it refused as too long", in, err)
 		}
 	}
 }
