@@ -46,6 +46,7 @@ type OutDir struct {
 	Shard  Shard
 	lock   *os.File // the run's lock, or the shard's
 	shared *os.File // a shard's shared lock on the run's lock file
+	made   string   // the shard's lock file, when this open made it (Discard removes it)
 }
 
 // OpenOut opens dir as the run directory of a run of specFile (resume false) or of a
