@@ -74,7 +74,7 @@ test: kernel hosttools vet
 # under TCG). The Slurm cases need a cluster (.ci/slurm start, as root). `make test` runs all
 # of the catalogue but that case.
 test-faults: kernel
-	VMFSBENCH_FAULTS_LONG=1 $(GO) test -timeout 25m -run 'Fault|VirtiofsdDying|Signal|ToolMissing|OnlyMatchesNothing|FailFast|TwoRuns|OddTree|Sparse|Survey|Demo|Fingerprint|ValidateRefuses|ExclusionsLeaveNothing|BadSpecs|CellSecretsPrivate|StaleNamedDirAfterKill|EveryTempDirKnown|ExecLeavesProcesses|StreamIntoTmpfsTooSmall|SlurmOneSubmission|SlurmPartitionTimeLimit|SlurmRefuses|ShardRefused|ReportNotWritten|JobCheck|NeverStarts|Partitions|ParseDuration|HungBoot' \
+	VMFSBENCH_FAULTS_LONG=1 $(GO) test -timeout 25m -run 'Fault|VirtiofsdDying|Signal|ToolMissing|OnlyMatchesNothing|FailFast|TwoRuns|OddTree|Sparse|Survey|Demo|Fingerprint|ValidateRefuses|ExclusionsLeaveNothing|BadSpecs|CellSecretsPrivate|StaleNamedDirAfterKill|EveryTempDirKnown|ExecLeavesProcesses|StreamIntoTmpfsTooSmall|SlurmOneSubmission|SlurmPartitionTimeLimit|SlurmRefuses|ShardRefused|ReportNotWritten|JobCheck|NeverStarts|Partitions|ParseDuration|HungBoot|ConsoleWatch' \
 	  ./orchestrator/run ./orchestrator/cmd/vmfsbench ./orchestrator/tree ./orchestrator/spec ./orchestrator/tmpdir \
 	  ./orchestrator/method ./guestinit/agent ./orchestrator/slurm
 

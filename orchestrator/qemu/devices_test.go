@@ -95,7 +95,7 @@ func TestBuild(t *testing.T) {
 				BlockDevice(f.disk2, false, true),
 			},
 			want: cat(head("qemu-system-riscv64", "virt", "tcg", "rv64", "32", "2048M"), stdio, kernel,
-				[]string{"-append", "console=ttyS0 panic=-1 quiet",
+				[]string{"-append", "console=ttyS0 panic=-1 quiet earlycon=uart8250,mmio,0x10000000 loglevel=7",
 					"-drive", "file=" + f.disk + ",if=none,id=drive0,format=raw,readonly=on",
 					"-device", "virtio-blk-pci,drive=drive0",
 					"-drive", "file=" + f.disk2 + ",if=none,id=drive1,format=raw,snapshot=on",

@@ -247,7 +247,7 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 	if o.Initrd != "" {
 		argv = append(argv, "-initrd", o.Initrd)
 	}
-	kargs := append(append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, arch.KernelArgs()...), o.Append...)
+	kargs := append(append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, arch.KernelArgs(machine)...), o.Append...)
 	argv = append(argv, "-append", strings.Join(kargs, " "))
 	argv = append(argv, o.Devices...)
 	argv = append(argv, o.Args...)

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -248,9 +250,13 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 		if cr.r.hangFirstBoot > 0 && attempt == 1 {
 			vm, timeout = append(slices.Clone(argv), "-S"), cr.r.hangFirstBoot
 		}
+		silence := cr.r.bootSilence()
+		if attempt == bootAttempts {
+			silence = 0 // the last attempt waits out the boot timeout
+		}
 		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(vm))
-		heard, err := cr.bootOnce(ctx, vm, timeout, qlog, evc, outc)
-		if err == nil || heard || !errors.Is(err, errTimedOut) || attempt == bootAttempts {
+		heard, err := cr.bootOnce(ctx, vm, timeout, silence, qlog, evc, outc)
+		if err == nil || heard || !(errors.Is(err, errTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
 			return err
 		}
 		// The agent never spoke: the guest hung in its boot, which says nothing of the
@@ -273,16 +279,46 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 // next time. The time of a hung attempt is not the boot phase's; the cell warns of it.
 const bootAttempts = 2
 
-// bootOnce starts argv and waits up to timeout for the agent's modules report. heard says
-// whether the agent sent anything at all.
-func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout time.Duration, qlog, evlog, output io.Writer) (heard bool, err error) {
+// BootSilence is how long the console of a guest that prints its boot (arch.Arch.EarlyCon)
+// may stay still before its kernel runs the agent, before the boot is taken as hung
+// (errBootHung) and booted again. On a host loaded 30 to 40 deep, riscv64 kernels went up to
+// about 25 s without a line.
+const BootSilence = time.Minute
+
+// bootSilence is BootSilence for a guest that prints its boot (an arch with an early console,
+// on its default machine), else 0: its console is not watched.
+func (r *Runner) bootSilence() time.Duration {
+	if r.silence != 0 {
+		return r.silence
+	}
+	if a, err := arch.Lookup(r.Exp.Guest.Arch); err == nil && a.EarlyCon != "" && cmp.Or(r.Exp.QEMU.Machine, a.Machine) == a.Machine {
+		return BootSilence
+	}
+	return 0
+}
+
+// bootOnce starts argv and waits up to timeout for the agent's modules report; while the
+// agent has not spoken, a console still for silence (if not 0) ends the wait with errBootHung.
+// heard says whether the agent sent anything at all.
+func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout, silence time.Duration, qlog, evlog, output io.Writer) (heard bool, err error) {
 	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, output)
 	if err != nil {
 		return false, err
 	}
 	deadline := cr.guest.start.Add(timeout)
+	watch := consoleWatch{path: cr.c.Console(), at: cr.guest.start}
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the agent to start (boot timeout "+timeout.String()+")")
+		until := deadline
+		if look := time.Now().Add(time.Second); silence > 0 && !heard && look.Before(deadline) {
+			until = look
+		}
+		ev, err := cr.guest.next(ctx, until, "the agent to start (boot timeout "+timeout.String()+")")
+		if errors.Is(err, errTimedOut) && time.Now().Before(deadline) {
+			if watch.still() < silence {
+				continue
+			}
+			return heard, fmt.Errorf("%w: the kernel's console was still for %s before it ran the agent%s", errBootHung, silence, cr.guest.consoleNote())
+		}
 		if err != nil && !heard && !errors.Is(err, errTimedOut) {
 			return heard, cr.guest.startupExit(err)
 		}

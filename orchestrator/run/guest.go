@@ -2,6 +2,7 @@ package run
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,37 @@ func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemu
 
 // errTimedOut is the error of a guest that sent nothing before the deadline.
 var errTimedOut = errors.New("timed out")
+
+// errBootHung is the error of a guest whose console stopped before its agent spoke.
+var errBootHung = errors.New("boot hung")
+
+// consoleWatch tells how long a booting kernel's console has stayed as it is, as seen at each
+// look, until the kernel runs the agent (initLine): from there the boot is the agent's, whose
+// start can be silent for long on a loaded host and which the boot timeout covers.
+type consoleWatch struct {
+	path string
+	size int64
+	at   time.Time // when a look last saw it change (or when watching began)
+	done bool      // the kernel ran the agent
+}
+
+// initLine is what the kernel prints as it runs the agent.
+const initLine = "Run /init as init process"
+
+// still returns how long the console has not grown, 0 once the kernel ran the agent.
+func (w *consoleWatch) still() time.Duration {
+	if w.done {
+		return 0
+	}
+	if fi, err := os.Stat(w.path); err == nil && fi.Size() != w.size {
+		w.size, w.at = fi.Size(), time.Now()
+		if b, err := os.ReadFile(w.path); err == nil && bytes.Contains(b, []byte(initLine)) {
+			w.done = true
+			return 0
+		}
+	}
+	return time.Since(w.at)
+}
 
 // next waits for the next event until deadline. ok is false when the channel ended.
 func (g *guest) next(ctx context.Context, deadline time.Time, what string) (event, error) {

@@ -185,34 +185,56 @@ workload: {command: [./exitprog, "0", "hello guest"], cwd: bin, timeout: 5m}
 
 // TestHungBootBootsAgain: a first VM whose agent never speaks (started paused) is given up on
 // and the cell boots again: it ends ok, warns of the hung attempt, keeps that attempt's
-// console, and leaves the hung attempt's time out of every phase.
+// console, and leaves the hung attempt's time out of every phase. It is given up on at the
+// boot timeout, or, where the console is watched (an arch whose kernel prints its boot from
+// the start: riscv64), once the console has been still for the silence, long before the
+// timeout.
 func TestHungBootBootsAgain(t *testing.T) {
 	needGuest(t)
-	const hang = 10 * time.Second
-	res, r := runOne(t, specWith("5m", `tree: {path: `+execTree(t)+`}
+	for _, tc := range []struct {
+		name          string
+		first, silent time.Duration // the first attempt's boot timeout, the watched silence
+		hung          time.Duration // how long the hung attempt takes
+		want          string
+	}{
+		{"boot timeout", 10 * time.Second, 0, 10 * time.Second,
+			"boot attempt 1: timed out after 10s waiting for the agent to start (boot timeout 10s); the guest's console is empty; " +
+				"booted again (its console: console.attempt1.log)"},
+		{"silent console", 5 * time.Minute, 3 * time.Second, 3 * time.Second,
+			"boot attempt 1: boot hung: the kernel's console was still for 3s before it ran the agent; the guest's console is empty; " +
+				"booted again (its console: console.attempt1.log)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, r := runOne(t, specWith("5m", `tree: {path: `+execTree(t)+`}
 workload: {command: [./exitprog, "0"], cwd: bin, timeout: 5m}
-`), func(r *Runner) { r.hangFirstBoot = hang })
-	if res.Status != results.StatusOK {
-		t.Fatalf("status %s, error %s", res.Status, res.Error)
-	}
-	want := "boot attempt 1: timed out after 10s waiting for the agent to start (boot timeout 10s); the guest's console is empty; " +
-		"booted again (its console: console.attempt1.log)"
-	if !slices.Contains(res.Warnings, want) {
-		t.Errorf("warnings %q, want %q", res.Warnings, want)
-	}
-	logs := filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID))
-	if _, err := os.Stat(filepath.Join(logs, "console.attempt1.log")); err != nil {
-		t.Errorf("the hung attempt's console: %v", err)
-	}
-	if b, err := os.ReadFile(filepath.Join(logs, plan.ConsoleFile)); err != nil || !strings.Contains(string(b), "vmfsbench-agent: ready") {
-		t.Errorf("the second attempt's console: %v\n%s", err, b)
-	}
-	var phases float64
-	for _, v := range res.Phases {
-		phases += v
-	}
-	if res.Wall-phases < hang.Seconds() {
-		t.Errorf("phases %.1fs of a %.1fs cell: the hung attempt's %s is in them (%v)", phases, res.Wall, hang, res.Phases)
+`), func(r *Runner) { r.hangFirstBoot, r.silence = tc.first, tc.silent })
+			if res.Status != results.StatusOK {
+				t.Fatalf("status %s, error %s", res.Status, res.Error)
+			}
+			if !slices.Contains(res.Warnings, tc.want) {
+				t.Errorf("warnings %q, want %q", res.Warnings, tc.want)
+			}
+			logs := filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID))
+			if _, err := os.Stat(filepath.Join(logs, "console.attempt1.log")); err != nil {
+				t.Errorf("the hung attempt's console: %v", err)
+			}
+			if b, err := os.ReadFile(filepath.Join(logs, plan.ConsoleFile)); err != nil || !strings.Contains(string(b), "vmfsbench-agent: ready") {
+				t.Errorf("the second attempt's console: %v\n%s", err, b)
+			}
+			var phases float64
+			for _, v := range res.Phases {
+				phases += v
+			}
+			if res.Wall-phases < tc.hung.Seconds() {
+				t.Errorf("phases %.1fs of a %.1fs cell: the hung attempt's %s is in them (%v)", phases, res.Wall, tc.hung, res.Phases)
+			}
+			if res.Wall > (tc.first + 2*time.Minute).Seconds() {
+				t.Errorf("the cell took %.0fs", res.Wall)
+			}
+			if tc.silent > 0 && res.Wall-phases > (tc.silent+20*time.Second).Seconds() {
+				t.Errorf("the silent attempt took %.1fs, want about %s", res.Wall-phases, tc.silent)
+			}
+		})
 	}
 }
 
@@ -341,5 +363,29 @@ workload: {builtin: read-all, timeout: 5m}
 	}
 	if res.Phases["boot"] != 0 || res.Phases["transfer"] != 0 {
 		t.Errorf("phases %v: the refused cell booted or streamed", res.Phases)
+	}
+}
+
+// TestConsoleWatch: a console is still from its last growth on, and not watched any more
+// once the kernel ran the agent.
+func TestConsoleWatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "console.log")
+	w := consoleWatch{path: path, at: time.Now().Add(-time.Minute)}
+	if d := w.still(); d < time.Minute {
+		t.Errorf("a console that never appeared: still for %s", d)
+	}
+	os.WriteFile(path, []byte("OpenSBI v1.1\n"), 0o644)
+	if d := w.still(); d > time.Second {
+		t.Errorf("a console that just grew: still for %s", d)
+	}
+	w.at = w.at.Add(-time.Minute)
+	if d := w.still(); d < time.Minute {
+		t.Errorf("a console unchanged for a minute: still for %s", d)
+	}
+	os.WriteFile(path, []byte("OpenSBI v1.1\n[    0.4] Run /init as init process\n"), 0o644)
+	w.still()
+	w.at = w.at.Add(-time.Hour)
+	if d := w.still(); d != 0 {
+		t.Errorf("after the kernel ran the agent: still for %s, want 0", d)
 	}
 }

@@ -55,6 +55,8 @@ type Runner struct {
 	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
 	// never speaks, and gives up on it after this long instead of the boot timeout.
 	hangFirstBoot time.Duration
+	// silence, a test hook, replaces bootSilence's value.
+	silence time.Duration
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
