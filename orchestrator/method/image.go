@@ -219,7 +219,8 @@ func scratchDevices(c Config) []Device {
 func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader) error {
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
 	ran(log, argv)
-	out := &tailWriter{w: log, prefix: argv[0] + ": "}
+	name := progName(argv)
+	out := &tailWriter{w: log, prefix: name + ": "}
 	cmd := proc.Command(ctx, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, out
 	if stdin != nil {
@@ -230,9 +231,29 @@ func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader)
 	err := cmd.Run()
 	out.flush()
 	if err != nil {
-		return fmt.Errorf("%s: %w%s", argv[0], err, out.tailNote())
+		return fmt.Errorf("%s: %w%s", name, err, out.tailNote())
 	}
 	return nil
+}
+
+// progName is the program argv runs, for its messages: argv[0], or where argv[0] is a
+// dynamic loader running a fetched tool (debarchive's "ld-linux-x86-64.so.2 --library-path
+// DIRS PROG"), the base name of PROG.
+func progName(argv []string) string {
+	base := filepath.Base(argv[0])
+	if !strings.HasPrefix(base, "ld-linux") && !strings.HasPrefix(base, "ld.so") && !strings.HasPrefix(base, "ld64.so") {
+		return argv[0]
+	}
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; {
+		case a == "--library-path" || a == "--argv0" || a == "--preload" || a == "--audit":
+			i++
+		case strings.HasPrefix(a, "--"):
+		default:
+			return filepath.Base(a)
+		}
+	}
+	return argv[0]
 }
 
 // debugfsQuote quotes a path for a debugfs command file: debugfs splits its lines at blanks,
