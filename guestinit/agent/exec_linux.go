@@ -81,6 +81,7 @@ func runExec(ctx context.Context, w protocol.Workload, root string, out func(str
 		return res, fmt.Errorf("workload stopped: %w", ctx.Err())
 	case st.ExitCode() < 0:
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Signal = int(ws.Signal())
 			return res, fmt.Errorf("workload killed by signal %v", ws.Signal())
 		}
 		return res, fmt.Errorf("workload ended abnormally: %v", st)

@@ -153,8 +153,8 @@ func TestExecNotFound(t *testing.T) {
 func TestExecSignal(t *testing.T) {
 	var c chunks
 	res, err := runExec(context.Background(), protocol.Workload{Argv: []string{"sh", "-c", "kill -TERM $$"}, Env: hostEnv}, t.TempDir(), c.add)
-	if err == nil || err.Error() != "workload killed by signal terminated" || res.ExitCode != -1 {
-		t.Errorf("exit code %d, error %v", res.ExitCode, err)
+	if err == nil || err.Error() != "workload killed by signal terminated" || res.ExitCode != -1 || res.Signal != 15 {
+		t.Errorf("exit code %d, signal %d, error %v", res.ExitCode, res.Signal, err)
 	}
 }
 

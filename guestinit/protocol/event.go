@@ -78,6 +78,8 @@ type Result struct {
 	Entries int64 `json:"entries,omitempty"`
 	// ExitCode is the exec workload's exit status (-1 if a signal ended it).
 	ExitCode int `json:"exit_code"`
+	// Signal is the number of the signal that ended the exec workload, 0 if it exited.
+	Signal int `json:"signal,omitempty"`
 	// Seconds is how long the workload or step took, measured in the guest. For read-all
 	// it is the timed pass alone, which reads every byte and nothing else.
 	Seconds float64 `json:"seconds"`

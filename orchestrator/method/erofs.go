@@ -108,7 +108,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 		argv = append(argv, "--exclude-path="+p)
 	}
 	argv = append(argv, image, c.Tree)
-	build := Step{Kind: StepBuildImage, Desc: "build the EROFS image", Commands: [][]string{argv}}
+	build := Step{Kind: StepBuildImage, Desc: "build the EROFS image", Commands: [][]string{argv}, Images: []string{image}}
 	if c.Params.Str("compression") == "none" {
 		// mkfs.erofs 1.8.6 hangs, never exits, when the disk fills (seen in the Debian 13
 		// lane): an uncompressed image holds at least the tree's bytes, so a disk with less

@@ -121,6 +121,7 @@ func (Ext4) Plan(c Config) (Plan, error) {
 		Desc: "build the ext4 image of the filtered tree" + ownerNote(c) + " (route " + route + "); debugfs then gives the root directory " +
 			"the tree root's mode, owner and mtime and removes lost+found",
 		Commands: [][]string{mkfs, debugfsArgv(e2fsCommand(c, "debugfs"), image, filepath.Join(c.Work, ext4Fixup))},
+		Images:   []string{image},
 		Run: func(ctx context.Context, env Env) (func(), error) {
 			return nil, buildExt4Route(ctx, argv, c, env, "")
 		}}

@@ -82,6 +82,10 @@ type Step struct {
 	Desc     string     `json:"desc"`
 	Commands [][]string `json:"commands,omitempty"` // the host commands, in the order they run
 	Guest    []string   `json:"guest,omitempty"`    // what the agent does, written as shell commands
+	// Images are the files a build-image step makes that carry the tree and that the guest
+	// never writes (attached read-only or copy-on-write). They depend only on the filtered
+	// tree and the step's commands, so `vmfsbench exec` may keep them and use them again.
+	Images []string `json:"images,omitempty"`
 	// Run does the step on the host: Go code around Commands (an exclusion list written
 	// first, a daemon supervised, a stream sent). nil runs Commands one after the other.
 	// The undo action, run at teardown even when the step failed, may be nil.

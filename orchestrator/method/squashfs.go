@@ -69,7 +69,7 @@ func (Squashfs) Plan(c Config) (Plan, error) {
 	if c.Owner != nil {
 		argv = append(argv, "-force-uid", strconv.Itoa(c.Owner.UID), "-force-gid", strconv.Itoa(c.Owner.GID))
 	}
-	build := Step{Kind: StepBuildImage, Desc: "build the squashfs image", Commands: [][]string{argv}}
+	build := Step{Kind: StepBuildImage, Desc: "build the squashfs image", Commands: [][]string{argv}, Images: []string{image}}
 	if len(c.Hidden) > 0 {
 		list := img(c, ExcludeFile)
 		build.Desc = fmt.Sprintf("write the %d excluded paths to %s, then build the squashfs image", len(c.Hidden), list)
