@@ -57,11 +57,20 @@ type cellRun struct {
 	hungBoot float64
 	// hostCause says how the host, not the method, failed the cell (verdict.go); "" if not.
 	hostCause string
+	// signal is the signal that ended an exec workload; notStarted says that the workload
+	// could not start.
+	signal     int
+	notStarted bool
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
 // result; it never panics on a cell error.
 func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
+	return r.runCell(ctx, c).res
+}
+
+// runCell runs the cell and returns its state at the end.
+func (r *Runner) runCell(ctx context.Context, c plan.Cell) *cellRun {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
 		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: r.Host.Accel,
 		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Scale: r.Exp.Workload.Scale, Start: time.Now()}
@@ -117,7 +126,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	for _, f := range cr.files {
 		f.Close()
 	}
-	return res
+	return cr
 }
 
 func (cr *cellRun) setup() error {
@@ -166,6 +175,13 @@ func (cr *cellRun) do(ctx context.Context, s method.Step) error {
 
 // hostStep runs a method's host step: its Go code when it has some, else its commands.
 func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
+	if handled, err := cr.cachedHostStep(ctx, s); handled {
+		return err
+	}
+	return cr.runHostStep(ctx, s)
+}
+
+func (cr *cellRun) runHostStep(ctx context.Context, s method.Step) error {
 	env := method.Env{Log: cr.log, Matcher: cr.r.Matcher, Abort: cr.abort}
 	if s.Run == nil {
 		return method.RunCommands(ctx, env, s.Commands)
@@ -255,7 +271,7 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 			silence = 0 // the last attempt waits out the boot timeout
 		}
 		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(vm))
-		heard, err := cr.bootOnce(ctx, vm, timeout, silence, qlog, evc, outc)
+		heard, err := cr.bootOnce(ctx, vm, timeout, silence, qlog, evc, cr.output(outc))
 		if err == nil || heard || !(errors.Is(err, errTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
 			return err
 		}
@@ -300,7 +316,7 @@ func (r *Runner) bootSilence() time.Duration {
 // bootOnce starts argv and waits up to timeout for the agent's modules report; while the
 // agent has not spoken, a console still for silence (if not 0) ends the wait with errBootHung.
 // heard says whether the agent sent anything at all.
-func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout, silence time.Duration, qlog, evlog, output io.Writer) (heard bool, err error) {
+func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout, silence time.Duration, qlog, evlog io.Writer, output func(stream, data string)) (heard bool, err error) {
 	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, output)
 	if err != nil {
 		return false, err
@@ -379,6 +395,9 @@ func (cr *cellRun) workload(ctx context.Context) error {
 		}
 		switch ev.Kind {
 		case protocol.EventStepEnd:
+			if ev.Step == "workload" && ev.Error != "" && ev.Result != nil && ev.Result.ExitCode == 0 && ev.Result.Signal == 0 {
+				cr.notStarted = true // no result follows; if one does, the command ran
+			}
 			if ev.Step == "workload" && ev.Error == "" {
 				cr.workloadEnd = ev.at
 				cr.recordMemory(ev.Result)
@@ -422,6 +441,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code
+		cr.signal, cr.notStarted = r.Signal, false
 	}
 	cr.res.Digest = r.Digest
 	cr.res.Mounts = r.Mounts

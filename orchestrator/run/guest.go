@@ -33,8 +33,9 @@ type guest struct {
 
 // bootGuest listens on the control socket, starts QEMU and accepts its connection. Events
 // are then read in the background into g.events, which is closed when the channel ends.
-// eventLog receives every event line as it came; output receives the workload's output.
-func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemuLog, eventLog, output io.Writer) (*guest, error) {
+// eventLog receives every event line as it came; output, when not nil, each chunk of the
+// workload's output with its stream (protocol.StreamStdout or StreamStderr) as it comes.
+func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemuLog, eventLog io.Writer, output func(stream, data string)) (*guest, error) {
 	ch, err := qemu.Listen(ctlSock)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -78,12 +79,17 @@ func bootGuest(ctx context.Context, argv []string, ctlSock, console string, qemu
 				return
 			}
 			if ev.Kind == protocol.EventOutput && output != nil {
-				io.WriteString(output, ev.Data)
+				output(ev.Stream, ev.Data)
 			}
 			g.events <- event{Event: ev, at: time.Now()}
 		}
 	}()
 	return g, nil
+}
+
+// toWriter is an output function for bootGuest that writes both streams to w.
+func toWriter(w io.Writer) func(stream, data string) {
+	return func(_, data string) { io.WriteString(w, data) }
 }
 
 // errTimedOut is the error of a guest that sent nothing before the deadline.

@@ -57,6 +57,8 @@ type Runner struct {
 	hangFirstBoot time.Duration
 	// silence, a test hook, replaces bootSilence's value.
 	silence time.Duration
+	// execIO is set while Exec runs its cell.
+	execIO *ExecIO
 }
 
 // Options are the run-wide choices of `vmfsbench run`.

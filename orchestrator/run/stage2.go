@@ -74,7 +74,7 @@ func SecondStage(ctx context.Context, archName, image, script string, log io.Wri
 	}
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
 	var out bytes.Buffer
-	g, err := bootGuest(ctx, argv, ctl, console, log, io.Discard, io.MultiWriter(&out, log))
+	g, err := bootGuest(ctx, argv, ctl, console, log, io.Discard, toWriter(io.MultiWriter(&out, log)))
 	if err != nil {
 		return "", err
 	}

@@ -2,7 +2,8 @@
 // spec into cells, builds images, starts helpers, boots a guest whose /init is vmfsbench's
 // agent, runs the workload and writes results.
 //
-// Exit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment.
+// Exit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment; exec and lit
+// exit with their command's status.
 package main
 
 import (
@@ -51,6 +52,8 @@ var commands = []cmdInfo{
 	{"validate", []string{"SPEC..."}, "check specs; print every error as file:line:col: field: message", cmdValidate},
 	{"plan", []string{"SPEC"}, "print each cell and its steps with the exact host commands", cmdPlan},
 	{"run", []string{"SPEC", "--resume DIR [SPEC]"}, "run the cells (or, with --resume, those of DIR without a result)", cmdRun},
+	{"exec", []string{"SPEC -- COMMAND..."}, "run COMMAND in one guest of the spec, in the tree as a method of it carries it; exit with the command's status", cmdExec},
+	{"lit", []string{"SPEC -- LIT-ARGUMENTS...", "SPEC --wrapper FILE"}, "run the tree's own llvm-lit in a guest of the spec with lit's arguments as LLVM's build passes them (-DLLVM_EXTERNAL_LIT)", cmdLit},
 	{"slurm", []string{"SPEC -o DIR", "--resume DIR [SPEC]"}, "submit the cells as a Slurm job array of shards into one run directory, and its report as a dependent job", cmdSlurm},
 	{"report", []string{"DIR"}, "regenerate summary.csv, summary.json, report.md and chart.svg from DIR's cells", cmdReport},
 	{"compare", []string{"RUN REFERENCE.csv", "RUN RUN"}, "rank a run's methods beside a reference, or each group's change between two runs", cmdCompare},
@@ -94,7 +97,7 @@ func topUsage() string {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()
-	b.WriteString("\nexit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment\n")
+	b.WriteString("\nexit codes: 0 all cells ok, 1 some cell failed, 2 bad input or environment;\n            exec and lit: the command's status, 2 for vmfsbench's own errors (see the README)\n")
 	return b.String()
 }
 
@@ -105,7 +108,9 @@ func cmdUsage(c cmdInfo, fs *flag.FlagSet) string {
 	fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 	for i, form := range c.forms {
 		line := strings.Join(strings.Fields("vmfsbench "+c.name+" "+form), " ")
-		if hasFlags {
+		if before, after, ok := strings.Cut(line, " -- "); ok && hasFlags {
+			line = before + " [flags] -- " + after // flags end where the command begins
+		} else if hasFlags {
 			line += " [flags]"
 		}
 		if i == 0 {
@@ -171,9 +176,12 @@ func vmfsbench(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	err := c.run(ctx, args[1:], stdout, stderr)
 	var help helpRequested
 	var bad badArgsError
+	var status exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &status):
+		return int(status)
 	case errors.As(err, &help):
 		fmt.Fprint(stdout, cmdUsage(c, help.fs))
 		return exitOK
