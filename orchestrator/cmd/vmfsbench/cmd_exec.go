@@ -224,11 +224,12 @@ func bestMethod(e *spec.Experiment, from string) (variant, why string, err error
 		if b.Failed > 0 {
 			why += fmt.Sprintf(" (%d of its cells failed)", b.Failed)
 		}
-		for i, o := range ranks[1:min(len(ranks), 3)] {
-			if i == 0 {
-				why += "; then"
-			}
-			why += fmt.Sprintf(" %s %.1fs", o.Variant, o.Median)
+		var next []string
+		for _, o := range ranks[1:min(len(ranks), 3)] {
+			next = append(next, fmt.Sprintf("%s %.1fs", o.Variant, o.Median))
+		}
+		if len(next) > 0 {
+			why += "; then " + strings.Join(next, ", ")
 		}
 		if len(skipped) > 0 {
 			why += "; newer runs not complete: " + strings.Join(skipped, ", ")

@@ -3,8 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/results"
 )
 
 // TestLitMap: lit's arguments as LLVM's build passes them: absolute paths in the tree (also
@@ -42,4 +47,54 @@ func TestLitMap(t *testing.T) {
 	if rel, ok := m.rel(root); !ok || rel != "." {
 		t.Errorf("the root: %q %v", rel, ok)
 	}
+}
+
+// TestMethodBest: --method best takes the variant with the lowest median total of the
+// spec's latest complete run (beside the spec's checkout, or --from DIR), says which and why,
+// passes over a newer run that did not finish, and refuses when no run is complete.
+func TestMethodBest(t *testing.T) {
+	base := t.TempDir()
+	specData, err := os.ReadFile("../../../specs/seed-llvm-riscv64.yaml")
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Join(base, "specs"), 0o755))
+	specFile := filepath.Join(base, "specs", "seed.yaml")
+	must(t, os.WriteFile(specFile, []byte(strings.ReplaceAll(string(specData), "../results/reference/seed-2024-10.csv", "ref.csv")), 0o644))
+	must(t, os.WriteFile(filepath.Join(base, "specs", "ref.csv"), []byte("method,cache,seconds\n"), 0o644))
+	runs := filepath.Join(base, "results", "runs", "seed-llvm-riscv64")
+	old := filepath.Join(runs, "20241015-120000")
+	must(t, os.CopyFS(old, os.DirFS(filepath.Join(fixtures, "seed-a"))))
+	newer := filepath.Join(runs, "20241016-120000")
+	must(t, os.CopyFS(newer, os.DirFS(filepath.Join(fixtures, "seed-a"))))
+	meta, err := os.ReadFile(filepath.Join(newer, "run.json"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(newer, "run.json"), []byte(strings.Replace(string(meta), `"end": "2024-10-15T17:39:40Z"`, `"end": "0001-01-01T00:00:00Z"`, 1)), 0o644))
+
+	e, err := spec.Load(specFile)
+	must(t, err)
+	v, why, err := bestMethod(e, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("best: %s: %s", v, why)
+	if !slices.Contains(plan.Variants(e), v) || !strings.Contains(why, old) || !strings.Contains(why, "20241016-120000 (not finished)") {
+		t.Errorf("best %q, why %q: want a variant of the spec from %s, the newer run passed over", v, why, old)
+	}
+	ranks := results.RankVariants(mustRun(t, old).Cells)
+	if v != ranks[0].Variant || ranks[0].Median > ranks[1].Median {
+		t.Errorf("best %s, ranking %+v", v, ranks)
+	}
+	if _, _, err := bestMethod(e, newer); err == nil || !strings.Contains(err.Error(), "not finished") {
+		t.Errorf("--from an unfinished run: %v", err)
+	}
+	os.RemoveAll(old)
+	if _, _, err := bestMethod(e, ""); err == nil || !strings.Contains(err.Error(), "no complete run") {
+		t.Errorf("no complete run: %v", err)
+	}
+}
+
+func mustRun(t *testing.T, dir string) *results.Run {
+	t.Helper()
+	r, err := results.ReadRun(dir)
+	must(t, err)
+	return r
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -49,11 +50,16 @@ func readmeCommands() string {
 		})
 		for i, form := range c.forms {
 			words := strings.Fields("vmfsbench " + c.name + " " + form)
+			var command []string // after --: the flags go before it
+			if j := slices.Index(words, "--"); j >= 0 {
+				words, command = words[:j], words[j:]
+			}
 			if i == 0 {
 				words = append(words, flags...)
 			} else if len(flags) > 0 {
 				words = append(words, "[flags]")
 			}
+			words = append(words, command...)
 			b.WriteString(wrap(words, readmeWidth, "        "))
 		}
 		b.WriteString(wrap(append([]string{"   "}, strings.Fields(c.summary)...), readmeWidth, "    "))
