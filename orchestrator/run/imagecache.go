@@ -20,7 +20,7 @@ import (
 
 // ImageCache keeps the images that `vmfsbench exec` builds, so that the next exec of an
 // unchanged tree boots without building again. An image is keyed by the tree's fingerprint
-// (TreeKey), what else it depends on (Salt: the spec's exclusions and owner, the tools'
+// (tree.Fingerprint's digest), what else it depends on (Salt: the spec's exclusions and owner, the tools'
 // versions) and the build step's commands with the cell's work directory written as $WORK.
 // Each image is a directory <Dir>/<key>; Dir keeps the newest Keep of them.
 type ImageCache struct {

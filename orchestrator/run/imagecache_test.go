@@ -1,7 +1,6 @@
 package run
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,46 +8,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
-	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
-
-// TestTreeKey: the stat fingerprint moves with an edit, a chmod and a touch of a kept file,
-// and stays for a read and for a change under an excluded path.
-func TestTreeKey(t *testing.T) {
-	root := t.TempDir()
-	for _, f := range []string{"a/b.txt", "c.txt", "build/x/out.o"} {
-		os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
-		os.WriteFile(filepath.Join(root, f), []byte(f), 0o644)
-	}
-	m, err := tree.NewMatcher([]string{"build/*"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := func() string {
-		k, err := TreeKey(context.Background(), root, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	k0 := key()
-	os.ReadFile(filepath.Join(root, "a/b.txt"))
-	os.WriteFile(filepath.Join(root, "build/x/out.o"), []byte("new"), 0o644)
-	if key() != k0 {
-		t.Fatal("a read or an excluded file changed the key")
-	}
-	for _, change := range []func(p string){
-		func(p string) { os.WriteFile(p, []byte("a/b.txX"), 0o644) }, // same size
-		func(p string) { os.Chmod(p, 0o600) },
-		func(p string) { t1 := time.Now().Add(time.Hour); os.Chtimes(p, t1, t1) },
-	} {
-		before := key()
-		change(filepath.Join(root, "a/b.txt"))
-		if key() == before {
-			t.Error("a change of a/b.txt kept the key")
-		}
-	}
-}
 
 // TestImageCache: a stored image is used again by the same step of another cell (its work
 // directory named differently), not by a step with other commands or another tree, and the

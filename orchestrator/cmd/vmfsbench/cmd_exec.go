@@ -133,14 +133,14 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 	}
 	x := run.ExecIO{Stdout: stdout, Stderr: stderr}
 	if slices.ContainsFunc(c.Steps, func(s method.Step) bool { return len(s.Images) > 0 }) {
-		key, err := run.TreeKey(ctx, r.Host.Tree, r.Matcher)
-		if err != nil {
-			return usageError{err}
-		}
-		x.Images = &run.ImageCache{Dir: imageDir(r.Cache, n, c), Tree: key, Salt: imageSalt(n, c, r.Host), Keep: keptImages,
+		// The fingerprint New took; the cell checks the tree against it after the build.
+		x.Images = &run.ImageCache{Dir: imageDir(r.Cache, n, c), Tree: r.TreeAtStart.Digest(), Salt: imageSalt(n, c, r.Host), Keep: keptImages,
 			Note: func(f string, a ...any) { r.Progress.Logf(f, a...) }}
 	}
 	res := r.Exec(ctx, c, x)
+	if res.Status >= 0 && strings.Contains(res.Cell.Error, run.ErrTreeChanged.Error()) {
+		fmt.Fprintf(prog, "warning: %s\n", res.Cell.Error)
+	}
 	switch {
 	case res.Status == 0:
 		return nil
