@@ -31,6 +31,8 @@ type ExecResult struct {
 	// end for a reason of vmfsbench's (a boot or an image build that failed, a timeout, an
 	// interrupt): Cell.Error says why.
 	Status int
+	// NotStarted says that the command could not start (Status is then ExitNotStarted).
+	NotStarted bool
 }
 
 // Exec runs a cell planned from plan.ForExec: exactly its steps, as RunCell runs them, with
@@ -47,7 +49,7 @@ func (r *Runner) Exec(ctx context.Context, c plan.Cell, x ExecIO) ExecResult {
 	case code != nil && cr.signal > 0:
 		out.Status = 128 + cr.signal
 	case code == nil && cr.notStarted:
-		out.Status = ExitNotStarted
+		out.Status, out.NotStarted = ExitNotStarted, true
 	}
 	return out
 }

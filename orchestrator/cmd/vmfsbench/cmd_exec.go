@@ -145,7 +145,7 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 	case res.Status == 0:
 		return nil
 	case res.Status > 0:
-		if res.Status == run.ExitNotStarted {
+		if res.NotStarted {
 			fmt.Fprintf(prog, "the command did not start: %s\n", res.Cell.Error)
 		}
 		return exitStatus(res.Status)

@@ -98,3 +98,35 @@ func mustRun(t *testing.T, dir string) *results.Run {
 	must(t, err)
 	return r
 }
+
+// TestExecShowCommand: --show-command prints the one cell exec would run (the method's
+// build, the QEMU command, the command in place of the workload) and runs nothing; bad
+// calls are usage errors.
+func TestExecShowCommand(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "tree"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "tree", "a"), []byte("a"), 0o644))
+	specFile := filepath.Join(dir, "s.yaml")
+	must(t, os.WriteFile(specFile, []byte("version: 1\nname: show\ntree: {path: tree}\nqemu: {accel: tcg}\n"+
+		"workload: {builtin: read-all}\ncache: [empty]\nrepetitions: 3\nmethods: [9p: {}, erofs: {compression: [lz4, none]}]\n"), 0o644))
+	code, out, errs := runCLI(t, "exec", specFile, "--method", "erofs", "--cwd", "sub", "--show-command", "--", "ls", "-l")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"1 cells", "cell 1/1 erofs.compression=lz4/asis/r1", "mkfs.erofs", "qemu-system-x86_64",
+		"cd /root/tree/sub && ls -l", "image cache: the build-image step is skipped when"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--show-command lacks %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"exec", specFile, "ls"},                               // no --
+		{"exec", specFile, "--"},                               // no command
+		{"exec", specFile, "--method", "squashfs", "--", "ls"}, // not in the spec
+		{"exec", specFile, "--from", dir, "--", "ls"},          // --from without best
+	} {
+		if code, _, errs := runCLI(t, args...); code != exitUsage || errs == "" {
+			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, errs, exitUsage)
+		}
+	}
+}
