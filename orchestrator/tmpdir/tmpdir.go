@@ -27,13 +27,17 @@ const ownerFile = "owner"
 
 // Make makes a directory vmfsbench.NAME.* (vmfsbench.* for name "") in os.TempDir, mode
 // 0700, recording this process in it, after removing those whose process is dead.
-func Make(name string) (string, error) {
-	RemoveStale(os.TempDir())
+func Make(name string) (string, error) { return MakeIn(os.TempDir(), name) }
+
+// MakeIn is Make in the directory parent instead of the system's temporary directory: exec
+// makes its cell's directory in the user cache, beside the images it hard-links.
+func MakeIn(parent, name string) (string, error) {
+	RemoveStale(parent)
 	pattern := Prefix
 	if name != "" {
 		pattern += name + "."
 	}
-	dir, err := os.MkdirTemp("", pattern)
+	dir, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return "", err
 	}

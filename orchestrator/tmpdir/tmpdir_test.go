@@ -152,3 +152,18 @@ func TestStaleNamedDirAfterKill(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestMakeIn makes the directory in the given parent, not in TMPDIR, recording its maker.
+func TestMakeIn(t *testing.T) {
+	parent := t.TempDir()
+	dir, err := MakeIn(parent, "exec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(dir) != parent || !strings.HasPrefix(filepath.Base(dir), Prefix+"exec.") {
+		t.Errorf("made %s, want %s/%sexec.*", dir, parent, Prefix)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ownerFile)); err != nil {
+		t.Errorf("no owner file: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
@@ -118,7 +119,7 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 	if err := os.MkdirAll(filepath.Join(cache, "exec"), 0o755); err != nil {
 		return usageError{err}
 	}
-	dir, err := os.MkdirTemp(filepath.Join(cache, "exec"), plan.FileName(n.Name)+".")
+	dir, err := tmpdir.MakeIn(filepath.Join(cache, "exec"), plan.FileName(n.Name)) // a killed exec's is removed by the next
 	if err != nil {
 		return usageError{err}
 	}

@@ -209,7 +209,7 @@ echo first; /bin/busybox sleep 8; echo second`)
 		t.Errorf("exit %d after SIGINT, want %d and a message", code, exitUsage)
 	}
 	assertClean(t, tmp, proj, pgids)
-	if m, _ := filepath.Glob(filepath.Join(cache, "exec", name+".*")); len(m) > 0 {
+	if m, _ := filepath.Glob(filepath.Join(cache, "exec", "vmfsbench."+name+".*")); len(m) > 0 {
 		t.Errorf("exec directories left: %v", m)
 	}
 }
