@@ -127,6 +127,16 @@ func consoleEnd(lines []string) string {
 	return "; console ends with: " + strings.Join(lines[max(0, len(lines)-3):], " | ")
 }
 
+// Exited reports, without waiting, whether QEMU has exited and then its exit error.
+func (g *Guest) Exited() (bool, error) {
+	select {
+	case <-g.vm.Done():
+		return true, g.vm.Wait()
+	default:
+		return false, nil
+	}
+}
+
 // Stop powers the VM off the hard way if it is still running and waits until its whole
 // process group is gone.
 func (g *Guest) Stop() {

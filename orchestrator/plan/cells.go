@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
@@ -31,6 +32,8 @@ type Cell struct {
 	Logs       string            `json:"logs"`              // the cell's log directory
 	Sockets    string            `json:"sockets"`           // the cell's directory of unix sockets
 	HostPort   int               `json:"host_port"`         // the loopback port of a port forward
+	// Guest is the cell's VM: the boot step starts it, and its command is the boot step's.
+	Guest guest.Session `json:"-"`
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

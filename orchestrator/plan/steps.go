@@ -32,6 +32,11 @@ type Host struct {
 	Survey tree.Report
 	// Accel is kvm or tcg, decided by a probe when the spec says auto; AccelReason says why.
 	Accel, AccelReason string
+	// Agent is the static guest agent for the guest's arch, Cache the cache directory where
+	// base initramfs archives are kept, and Busybox whether a static busybox for that arch is
+	// packed too. A plan that only shows the cells may leave them empty.
+	Agent, Cache string
+	Busybox      bool
 }
 
 // Dirs are where a run's files go: real directories for a run, placeholders for `vmfsbench
@@ -153,7 +158,10 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 				e.Guest.User.UID, e.Guest.User.GID, c.Method))
 		}
 		c.Job = guestJob(e, c, mp, o)
-		if c.Steps, err = steps(e, c, mp, h); err != nil {
+		if c.Guest, err = session(e, c, mp.Devices, h); err != nil {
+			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
+		}
+		if c.Steps, err = steps(e, c, mp); err != nil {
 			return nil, err
 		}
 	}
@@ -241,7 +249,7 @@ func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.J
 // dropCaches is what the prepare-cache step writes, as a shell would say it.
 const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
 
-func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, error) {
+func steps(e *spec.Experiment, c *Cell, mp method.Plan) ([]method.Step, error) {
 	var out []method.Step
 	switch c.Cache {
 	case "empty":
@@ -261,7 +269,7 @@ func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, 
 			out = append(out, s)
 		}
 	}
-	argv, err := bootArgv(e, c, mp.Devices, h)
+	argv, err := c.Guest.Command()
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 	}

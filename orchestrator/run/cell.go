@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -42,7 +41,7 @@ type cellRun struct {
 	c     plan.Cell
 	res   *results.Cell
 	log   *method.Log // host.log, and the commands the cell's steps ran
-	guest *guest
+	guest *guest.Guest
 	files []io.Closer
 	after []func() // teardown actions of the host steps, run in reverse
 	// capped are the logs of the guest's output, finished after teardown.
@@ -190,7 +189,7 @@ func (cr *cellRun) guestSide(ctx context.Context, err error) error {
 	}
 	deadline := time.Now().Add(guestSaysWithin)
 	for {
-		ev, gerr := cr.guest.next(ctx, deadline, "the guest's side of the failed transfer")
+		ev, gerr := cr.guest.Next(ctx, deadline, "the guest's side of the failed transfer")
 		if gerr != nil {
 			return err
 		}
@@ -201,16 +200,19 @@ func (cr *cellRun) guestSide(ctx context.Context, err error) error {
 }
 
 // boot writes the cell's initramfs (the cached base archive and the cell's job) where the
-// planned QEMU command expects it, starts that command and waits for the agent to report;
-// a guest whose agent never spoke is booted again (bootAttempts).
+// planned QEMU command expects it, starts the cell's guest and waits for the agent to report;
+// a guest whose agent never spoke is booted again (bootAttempts). Every boot's command is
+// recorded.
 func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
-	if len(s.Commands) != 1 {
-		return fmt.Errorf("the boot step has %d commands, want one QEMU command", len(s.Commands))
+	session := cr.c.Guest
+	argv, err := session.Command()
+	if err != nil {
+		return err
 	}
-	argv := s.Commands[0]
-	base, mods, err := initramfs.BuildBase(ctx, cr.r.Cache, initramfs.Base{
-		Agent: cr.r.Agent, ModulesDir: cr.r.Kernel.ModulesDir, Modules: cr.c.Modules,
-		Busybox: initramfs.BusyboxAvailable(cr.r.Agent), Extras: extras(cr.r.Exp.Guest.Files)})
+	if len(s.Commands) != 1 || !slices.Equal(argv, s.Commands[0]) {
+		return fmt.Errorf("the boot step's commands %q are not the cell's guest's %q", s.Commands, argv)
+	}
+	base, mods, err := session.WriteInitramfs(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,14 +221,6 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 		names[i] = m.Name
 	}
 	fmt.Fprintf(cr.log, "initramfs %s: modules %s\n", base, strings.Join(names, " "))
-	job, err := json.Marshal(cr.c.Job)
-	if err != nil {
-		return err
-	}
-	if err := initramfs.WriteCellInitrd(cr.c.Initrd(), base, job); err != nil {
-		return err
-	}
-	cr.log.Ran(argv)
 	qlog, err := cr.create(QEMUFile)
 	if err != nil {
 		return err
@@ -242,20 +236,23 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	evc := newCapFile(evlog, EventsFile, cr.r.Exp.Workload.OutputCap, true)
 	outc := newCapFile(out, OutputFile, cr.r.Exp.Workload.OutputCap, false)
 	cr.capped = append(cr.capped, evc, outc)
+	logs := guest.Logs{QEMU: qlog, Events: evc, Stdout: outc, Stderr: outc, Started: func(argv []string) {
+		cr.log.Ran(argv)
+		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(argv))
+	}}
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
-		vm, timeout := argv, cr.r.Exp.QEMU.BootTimeout
+		vm, timeout := session, cr.r.Exp.QEMU.BootTimeout
 		if cr.r.hangFirstBoot > 0 && attempt == 1 {
-			vm, timeout = append(slices.Clone(argv), "-S"), cr.r.hangFirstBoot
+			vm.Args, timeout = append(slices.Clone(vm.Args), "-S"), cr.r.hangFirstBoot
 		}
-		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(vm))
-		heard, err := cr.bootOnce(ctx, vm, timeout, qlog, evc, outc)
-		if err == nil || heard || !errors.Is(err, errTimedOut) || attempt == bootAttempts {
+		heard, err := cr.bootOnce(ctx, &vm, timeout, logs)
+		if err == nil || heard || !errors.Is(err, guest.ErrTimedOut) || attempt == bootAttempts {
 			return err
 		}
 		// The agent never spoke: the guest hung in its boot, which says nothing of the
 		// method. Keep that console and boot again.
-		cr.guest.stop()
+		cr.guest.Stop()
 		kept := fmt.Sprintf("console.attempt%d.log", attempt)
 		if rerr := os.Rename(cr.c.Console(), filepath.Join(cr.c.Logs, kept)); rerr != nil {
 			kept = "lost: " + rerr.Error()
@@ -273,16 +270,16 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 // next time. The time of a hung attempt is not the boot phase's; the cell warns of it.
 const bootAttempts = 2
 
-// bootOnce starts argv and waits up to timeout for the agent's modules report. heard says
-// whether the agent sent anything at all.
-func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout time.Duration, qlog, evlog, output io.Writer) (heard bool, err error) {
-	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, output)
+// bootOnce starts the guest and waits up to timeout for the agent's modules report. heard
+// says whether the agent sent anything at all.
+func (cr *cellRun) bootOnce(ctx context.Context, s *guest.Session, timeout time.Duration, logs guest.Logs) (heard bool, err error) {
+	cr.guest, err = s.Start(ctx, logs)
 	if err != nil {
 		return false, err
 	}
-	deadline := cr.guest.start.Add(timeout)
+	deadline := cr.guest.Started().Add(timeout)
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the agent to start (boot timeout "+timeout.String()+")")
+		ev, err := cr.guest.Next(ctx, deadline, "the agent to start (boot timeout "+timeout.String()+")")
 		if err != nil {
 			return heard, err
 		}
@@ -307,7 +304,7 @@ func (cr *cellRun) mount(ctx context.Context) error {
 	last := cr.c.Job.Steps[len(cr.c.Job.Steps)-1].Label(len(cr.c.Job.Steps) - 1)
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout)
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the guest steps")
+		ev, err := cr.guest.Next(ctx, deadline, "the guest steps")
 		if err != nil {
 			return err
 		}
@@ -331,7 +328,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
 	var failure error
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
+		ev, err := cr.guest.Next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
 		if err != nil {
 			if failure != nil {
 				return failure
@@ -341,7 +338,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 		switch ev.Kind {
 		case protocol.EventStepEnd:
 			if ev.Step == "workload" && ev.Error == "" {
-				cr.workloadEnd = ev.at
+				cr.workloadEnd = ev.At
 				cr.recordMemory(ev.Result)
 				// read-all's digest pass follows, untimed: it gets the workload's time again.
 				deadline = time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
@@ -388,7 +385,7 @@ func (cr *cellRun) record(r *protocol.Result) {
 // recordMemory notes, at the end of the workload, QEMU's resident memory on the host and the
 // guest's page cache.
 func (cr *cellRun) recordMemory(r *protocol.Result) {
-	m, err := qemuMemory(cr.guest.vm.Pid())
+	m, err := qemuMemory(cr.guest.Pid())
 	if err != nil {
 		fmt.Fprintf(cr.log, "QEMU's memory at the end of the workload: %v\n", err)
 		m = &results.Memory{}
@@ -427,9 +424,9 @@ func (cr *cellRun) checkDigest() error {
 func (cr *cellRun) teardown() {
 	if cr.guest != nil {
 		if cr.res.Error == "" {
-			cr.guest.waitExit(10 * time.Second) // it reported done and is powering off
+			cr.guest.Wait(10 * time.Second) // it reported done and is powering off
 		} else {
-			cr.guest.stop()
+			cr.guest.Stop()
 		}
 	}
 	for i := len(cr.after) - 1; i >= 0; i-- {
@@ -437,12 +434,4 @@ func (cr *cellRun) teardown() {
 	}
 	os.RemoveAll(cr.c.Work)
 	os.RemoveAll(cr.c.Sockets)
-}
-
-func extras(files map[string]string) []initramfs.File {
-	var out []initramfs.File
-	for g, h := range files {
-		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
-	}
-	return out
 }

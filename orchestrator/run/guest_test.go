@@ -246,7 +246,7 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 			"guest kernel panic", failsFast},
 		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
 			"timed out", failsFast},
-		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
+		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 90 * time.Second},
 		// QEMU refuses to start: its own words, from qemu.log, are in the error.
 		{"qemu refuses the kernel", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },

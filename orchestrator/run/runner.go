@@ -6,7 +6,6 @@ package run
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
@@ -39,7 +39,6 @@ type Runner struct {
 	Dirs     plan.Dirs     // the run's directories
 	Cache    string        // vmfsbench's cache directory
 	Kernel   kernel.Kernel // the guest kernel
-	Agent    string        // the static agent binary for the guest's arch
 	Matcher  *tree.Matcher
 	Want     *tree.Summary // the host's digest of the filtered tree, when known
 	Progress *Progress     // nil for none
@@ -55,6 +54,8 @@ type Runner struct {
 	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
 	// never speaks, and gives up on it after this long instead of the boot timeout.
 	hangFirstBoot time.Duration
+	// accelCommand is the command of the accelerator probe's boot, when it made one.
+	accelCommand []string
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
@@ -128,7 +129,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.note("%v", err)
 		r.Kernel.Vmlinuz = cmp.Or(e.Guest.Kernel, "<the kernel of vmfsbench kernel fetch --arch "+e.Guest.Arch+">")
 	}
-	h.Kernel, h.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
+	h.Kernel, h.Modules, h.Cache = r.Kernel.Vmlinuz, r.Kernel.ModulesDir, cache
 	h.Tools = probeTools(ctx, e)
 	h.CanMount = method.CanMount()
 	r.Dirs = plan.PlanDirs
@@ -158,9 +159,10 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Agent, err = initramfs.BuildAgent(ctx, cache, a.GOARCH); err != nil {
+	if h.Agent, err = initramfs.BuildAgent(ctx, cache, a.GOARCH); err != nil {
 		return nil, err
 	}
+	h.Busybox = initramfs.BusyboxAvailable(h.Agent)
 	h.Accel, h.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
 	if err != nil {
 		return nil, err
@@ -320,40 +322,24 @@ func (r *Runner) probeKVM(ctx context.Context, accel string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	base, _, err := initramfs.BuildBase(ctx, r.Cache, initramfs.Base{Agent: r.Agent, ModulesDir: r.Kernel.ModulesDir, Modules: plan.BaseModules})
+	arch, err := qemu.ParseArch(r.Exp.Guest.Arch)
 	if err != nil {
 		return err
 	}
-	initrd := filepath.Join(dir, "initrd")
-	if err := initramfs.WriteCellInitrd(initrd, base, []byte(`{"cell":"kvm-probe","workload":{}}`)); err != nil {
+	s := guest.Session{Arch: arch, Accel: accel, Memory: 512 << 20, Kernel: r.Kernel.Vmlinuz, Files: guest.FilesIn(dir),
+		Image: guest.Image{Cache: r.Cache, Job: protocol.Job{Cell: "kvm-probe"},
+			Base: initramfs.Base{Agent: r.Host.Agent, ModulesDir: r.Kernel.ModulesDir, Modules: plan.BaseModules}}}
+	if _, _, err := s.WriteInitramfs(ctx); err != nil {
 		return err
 	}
-	arch, _ := qemu.ParseArch(r.Exp.Guest.Arch)
-	argv, err := qemu.Build(qemu.WithArch(arch), qemu.WithAccel(accel), qemu.WithMemory(512<<20),
-		qemu.WithKernel(r.Kernel.Vmlinuz), qemu.WithInitrd(initrd), qemu.WithConsoleLog(filepath.Join(dir, "console")),
-		qemu.VirtioSerialPort("ctl", filepath.Join(dir, "ctl")))
+	g, err := s.Start(ctx, guest.Logs{Started: func(argv []string) { r.accelCommand = argv }})
 	if err != nil {
 		return err
 	}
-	g, err := bootGuest(ctx, argv, filepath.Join(dir, "ctl"), filepath.Join(dir, "console"), io.Discard, io.Discard, nil)
-	if err != nil {
-		return err
-	}
-	defer g.stop()
+	defer g.Stop()
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(qemu.KVMProbeTimeout)
 	}
-	for {
-		ev, err := g.next(ctx, deadline, "the probe's done event")
-		if err != nil {
-			return err
-		}
-		if ev.Kind == protocol.EventDone {
-			return nil
-		}
-		if ev.Kind == protocol.EventError {
-			return errors.New(ev.Error)
-		}
-	}
+	return g.Done(ctx, deadline, "the probe's done event", nil)
 }
