@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
@@ -61,4 +63,30 @@ func extras(files map[string]string) []initramfs.File {
 		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
 	}
 	return out
+}
+
+// QEMUDevices is the qemu host tool's Detail: its version and the device models its binary
+// lists (-device help). A cell that attaches a device the binary lacks is refused.
+type QEMUDevices struct {
+	Version string
+	Models  []string
+}
+
+// missingDevice says why the cell cannot boot when its command attaches a device model that
+// the probed QEMU binary does not have; "" when it has them all or was not asked.
+func missingDevice(s *guest.Session, h Host) string {
+	have, ok := h.Tools["qemu"].Detail.(QEMUDevices)
+	if !ok {
+		return ""
+	}
+	argv, err := s.Command()
+	if err != nil {
+		return ""
+	}
+	for _, m := range qemu.ModelsOf(argv) {
+		if !slices.Contains(have.Models, m) {
+			return fmt.Sprintf("%s (%s) has no device %s: its -device help does not list it", argv[0], have.Version, m)
+		}
+	}
+	return ""
 }

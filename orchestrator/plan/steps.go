@@ -161,6 +161,9 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 		if c.Guest, err = session(e, c, mp.Devices, h); err != nil {
 			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 		}
+		if c.Refused == "" {
+			c.Refused = missingDevice(&c.Guest, h)
+		}
 		if c.Steps, err = steps(e, c, mp); err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -130,7 +131,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.Kernel.Vmlinuz = cmp.Or(e.Guest.Kernel, "<the kernel of vmfsbench kernel fetch --arch "+e.Guest.Arch+">")
 	}
 	h.Kernel, h.Modules, h.Cache = r.Kernel.Vmlinuz, r.Kernel.ModulesDir, cache
-	h.Tools = probeTools(ctx, e)
+	h.Tools = probe.Tools(ctx, cache, e)
 	h.CanMount = method.CanMount()
 	r.Dirs = plan.PlanDirs
 	if o.Out != "" {
@@ -163,7 +164,7 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		return nil, err
 	}
 	h.Busybox = initramfs.BusyboxAvailable(h.Agent)
-	h.Accel, h.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
+	h.Accel, h.AccelReason, err = probe.Accel(ctx, cache, e.QEMU.Accel, e.Guest.Arch, r.probeKVM)
 	if err != nil {
 		return nil, err
 	}
@@ -191,26 +192,6 @@ func (r *Runner) probeTree(ctx context.Context) error {
 	}
 	h.Size, err = method.MeasureTree(ctx, h.Tree, r.Matcher)
 	return err
-}
-
-// probeTools finds, once, QEMU and every host tool the spec's methods run.
-func probeTools(ctx context.Context, e *spec.Experiment) method.Found {
-	a, _ := arch.Lookup(e.Guest.Arch)
-	found := method.Found{"qemu": method.FindTool(ctx, method.Tool{Name: "qemu", Package: a.QEMUPackage,
-		Paths: []string{cmp.Or(e.QEMU.Binary, a.QEMUBinary)}})}
-	cells, _ := plan.Cells(e)
-	for _, c := range cells {
-		m, err := method.Lookup(c.Method)
-		if err != nil {
-			continue
-		}
-		for _, t := range m.Tools(method.Params(c.Params)) {
-			if _, ok := found[t.Name]; !ok {
-				found[t.Name] = method.FindTool(ctx, t)
-			}
-		}
-	}
-	return found
 }
 
 // UseDir makes dir, which must not overlap the tree, the run's directory, and makes the
