@@ -80,19 +80,19 @@ func (Erofs) Carries(tree.Finding) (bool, string) { return true, "" }
 // inlined into their inodes, so the image is built with -Enoinline_data and no compression,
 // in blocks of the page size (mkfs.erofs 1.5 takes the host's); the device's size is fixed
 // by the plan, so the image is padded with zeros to an upper bound of its size.
-func (Erofs) Plan(c Config) (Plan, error) {
+func (Erofs) Plan(c Config) (Setup, error) {
 	image := img(c, "tree.erofs")
 	pmem := pmemWanted(c.Params)
 	argv := []string{"mkfs.erofs", "--quiet", "--preserve-mtime"}
 	if comp := c.Params.Str("compression"); comp != "none" {
 		if pmem {
-			return Plan{}, fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
+			return Setup{}, fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
 		}
 		argv = append(argv, "-z"+comp)
 	}
 	if pmem {
 		if err := pmemRefusal("erofs", c); err != nil {
-			return Plan{}, err
+			return Setup{}, err
 		}
 		argv = append(argv, "-Enoinline_data")
 	}
@@ -134,7 +134,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 			guest[0].UpperDevice = scratchDisk(true) // no disk before the scratch disk
 		}
 	}
-	return Plan{
+	return Setup{
 		Modules: overlayModules(c, lower...),
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),

@@ -26,7 +26,7 @@ type Cell struct {
 	Steps      []method.Step     `json:"steps"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Refused    string            `json:"refused,omitempty"` // why the cell cannot run here: it fails before anything is timed
-	Facts      map[string]string `json:"facts,omitempty"`   // what the method chose on this host (method.Plan.Facts)
+	Facts      map[string]string `json:"facts,omitempty"`   // what the method chose on this host (method.Setup.Facts)
 	Job        protocol.Job      `json:"job"`               // what the guest agent does
 	Work       string            `json:"work"`              // the cell's scratch directory on the host
 	Logs       string            `json:"logs"`              // the cell's log directory

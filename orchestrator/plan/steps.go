@@ -60,8 +60,8 @@ const PlanHostPort = 10222
 // PlanDirs are the placeholders `vmfsbench plan` shows for a run's directories.
 var PlanDirs = Dirs{Run: RunPlaceholder, Sockets: SocketsPlaceholder, HostPort: func() int { return PlanHostPort }}
 
-// Options are the choices of `vmfsbench run` that change what a cell does.
-type Options struct {
+// Choices are the choices of `vmfsbench run` that change what a cell does.
+type Choices struct {
 	// Verify makes the guest check, after the workload, the tree's owners and writability.
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
@@ -106,7 +106,7 @@ func MethodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 var BaseModules = []string{"virtio_pci", "virtio_console"}
 
 // Modules lists the guest kernel modules a cell needs, before dependency resolution.
-func modules(e *spec.Experiment, mp method.Plan) []string {
+func modules(e *spec.Experiment, mp method.Setup) []string {
 	mods := append(append([]string(nil), BaseModules...), mp.Modules...)
 	if e.Guest.Rootfs != "" {
 		mods = append(mods, "virtio_blk", "crc32c_generic", "ext4")
@@ -125,7 +125,7 @@ func modules(e *spec.Experiment, mp method.Plan) []string {
 // Expand returns the experiment's cells, each resolved completely from the host's facts and
 // the run's directories: the method's plan, the guest job, the QEMU command and every step
 // with its exact commands. The runner executes exactly these cells.
-func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
+func Expand(e *spec.Experiment, h Host, d Dirs, o Choices) ([]Cell, error) {
 	cells, err := Cells(e)
 	if err != nil {
 		return nil, err
@@ -212,12 +212,12 @@ func RootfsSteps(disk string) []protocol.Step {
 // runsAsRoot says whether the cell's workload runs as root instead of guest.user: a share
 // that keeps the host's owners cannot give guest.user the tree's ownership it expects, so the
 // workload runs as root there, as the seed study did for 9p and virtiofs.
-func runsAsRoot(e *spec.Experiment, mp method.Plan) bool {
+func runsAsRoot(e *spec.Experiment, mp method.Setup) bool {
 	return mp.HostOwners && e.Guest.User != nil && e.Tree.Owner != nil
 }
 
 // guestJob is the job the agent runs for the cell.
-func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.Job {
+func guestJob(e *spec.Experiment, c *Cell, mp method.Setup, o Choices) protocol.Job {
 	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
 	if len(e.Workload.Command) > 0 {
 		w.Kind, w.Argv, w.Cwd = protocol.WorkloadExec, e.Workload.Command, e.Workload.Cwd
@@ -252,7 +252,7 @@ func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.J
 // dropCaches is what the prepare-cache step writes, as a shell would say it.
 const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
 
-func steps(e *spec.Experiment, c *Cell, mp method.Plan) ([]method.Step, error) {
+func steps(e *spec.Experiment, c *Cell, mp method.Setup) ([]method.Step, error) {
 	var out []method.Step
 	switch c.Cache {
 	case "empty":

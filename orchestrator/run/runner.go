@@ -45,8 +45,8 @@ type Runner struct {
 	Progress *Progress     // nil for none
 	// Meta is the run's metadata, repeated in every cell's CSV row.
 	Meta *results.Meta
-	// Options are what `vmfsbench run` asks of every cell (--verify, test hooks).
-	Options plan.Options
+	// Choices are what `vmfsbench run` asks of every cell (--verify, test hooks).
+	Choices plan.Choices
 	// TreeAtStart is the tree's fingerprint when the run started (New takes it, but for a
 	// plan); every cell is checked against it (treecheck.go). nil checks nothing.
 	TreeAtStart *tree.Fingerprint
@@ -217,10 +217,10 @@ func (r *Runner) note(format string, args ...any) {
 	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
-// Plan expands the experiment's cells for this run, from the host probe's findings and the
+// Cells expands the experiment's cells for this run, from the host probe's findings and the
 // run's directories: these are the cells RunCell executes.
-func (r *Runner) Plan() ([]plan.Cell, error) {
-	return plan.Expand(r.Exp, r.Host, r.Dirs, r.Options)
+func (r *Runner) Cells() ([]plan.Cell, error) {
+	return plan.Expand(r.Exp, r.Host, r.Dirs, r.Choices)
 }
 
 // CheckOut refuses a run directory that overlaps a tree given by path, before anything is

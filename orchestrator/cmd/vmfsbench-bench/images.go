@@ -90,7 +90,7 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 	}
 	dirs := plan.Dirs{Run: filepath.Join(b.scratch, "images"), Sockets: filepath.Join(b.scratch, "sockets"), HostPort: func() int { return plan.PlanHostPort }}
 	h := b.host(ctx, e)
-	cells, err := plan.Expand(e, h, dirs, plan.Options{})
+	cells, err := plan.Expand(e, h, dirs, plan.Choices{})
 	if err != nil {
 		return nil, err
 	}

@@ -98,8 +98,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 	defer r.Close()
-	r.Options = plan.Options{Verify: *verify}
-	planned, err := r.Plan()
+	r.Choices = plan.Choices{Verify: *verify}
+	planned, err := r.Cells()
 	if err != nil {
 		return usageError{err}
 	}
@@ -165,7 +165,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	r.Meta = meta
 	// The cells run exactly as planned here, with the run's directories.
-	cells, err := r.Plan()
+	cells, err := r.Cells()
 	if err != nil {
 		return usageError{err}
 	}
