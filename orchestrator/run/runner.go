@@ -55,8 +55,8 @@ type Runner struct {
 	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
 	// never speaks, and gives up on it after this long instead of the boot timeout.
 	hangFirstBoot time.Duration
-	// accelCommand is the command of the accelerator probe's boot, when it made one.
-	accelCommand []string
+	// AccelProbe is the command of the accelerator probe's guest, when it booted one.
+	AccelProbe []string
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
@@ -313,7 +313,7 @@ func (r *Runner) probeKVM(ctx context.Context, accel string) error {
 	if _, _, err := s.WriteInitramfs(ctx); err != nil {
 		return err
 	}
-	g, err := s.Start(ctx, guest.Logs{Started: func(argv []string) { r.accelCommand = argv }})
+	g, err := s.Start(ctx, guest.Logs{Started: func(argv []string) { r.AccelProbe = argv }})
 	if err != nil {
 		return err
 	}
