@@ -66,13 +66,17 @@ vet:
 test: kernel hosttools vet
 	$(GO) test -timeout 40m $(PKGS)
 
-# test-faults runs the fault catalogue (faults_test.go, oddtree_test.go, survey_test.go and the
-# guest faults of guest_test.go and virtiofs_test.go) with its long case too: the whole demo
-# matrix with the host tree hashed before and after (about two minutes more under TCG).
-# `make test` runs all of the catalogue but that case.
+# test-faults runs the fault catalogue (README's table: faults_test.go, oddtree_test.go,
+# survey_test.go, the guest faults of guest_test.go and virtiofs_test.go, the tree fingerprint,
+# the refusals of validate and plan, the cells' secrets and temporary directories, a workload
+# that leaves processes, the Slurm path's refusals, the spec's bounds) with its long case too:
+# the whole demo matrix with the host tree hashed before and after (about two minutes more
+# under TCG). The Slurm cases need a cluster (.ci/slurm start, as root). `make test` runs all
+# of the catalogue but that case.
 test-faults: kernel
-	VMFSBENCH_FAULTS_LONG=1 $(GO) test -timeout 25m -run 'Fault|VirtiofsdDying|Signal|ToolMissing|OnlyMatchesNothing|FailFast|TwoRuns|OddTree|Sparse|Survey|Demo' \
-	  ./orchestrator/run ./orchestrator/cmd/vmfsbench ./orchestrator/tree
+	VMFSBENCH_FAULTS_LONG=1 $(GO) test -timeout 25m -run 'Fault|VirtiofsdDying|Signal|ToolMissing|OnlyMatchesNothing|FailFast|TwoRuns|OddTree|Sparse|Survey|Demo|Fingerprint|ValidateRefuses|ExclusionsLeaveNothing|BadSpecs|CellSecretsPrivate|StaleNamedDirAfterKill|EveryTempDirKnown|ExecLeavesProcesses|StreamIntoTmpfsTooSmall|SlurmOneSubmission|SlurmPartitionTimeLimit|SlurmRefuses|ShardRefused|ReportNotWritten|JobCheck|NeverStarts|Partitions|ParseDuration|HungBoot|ConsoleWatch' \
+	  ./orchestrator/run ./orchestrator/cmd/vmfsbench ./orchestrator/tree ./orchestrator/spec ./orchestrator/tmpdir \
+	  ./orchestrator/method ./guestinit/agent ./orchestrator/slurm
 
 # test-debian13 runs the guest suite with Debian 13's stack (QEMU 10, the Rust virtiofsd 1.13,
 # e2fsprogs 1.47.2 reading tar through libarchive, squashfs-tools 4.6, erofs-utils 1.8): the

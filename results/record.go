@@ -189,6 +189,17 @@ type GuestFigures struct {
 	// its timed pass); a major one waited for I/O.
 	PageFaults  int64 `json:"page_faults,omitempty"`
 	MajorFaults int64 `json:"major_faults,omitempty"`
+	// DAX counts the faults on the tree's DAX mapping by size, when the tree is mounted with
+	// DAX and the guest kernel traces fs_dax events: whether 2 MiB data alignment took.
+	DAX *DAXFaults `json:"dax_faults,omitempty"`
+}
+
+// DAXFaults are a cell's page faults on DAX mappings: 2 MiB (PMD) mappings made, 2 MiB
+// attempts that fell back to 4 KiB pages, and 4 KiB (PTE) faults.
+type DAXFaults struct {
+	PMD         int64 `json:"pmd"`
+	PMDFallback int64 `json:"pmd_fallback"`
+	PTE         int64 `json:"pte"`
 }
 
 // Finish computes Total and marks the result ok when no error was recorded.

@@ -304,7 +304,13 @@ func (a *agent) runStep(ctx context.Context, i int, s protocol.Step) (protocol.R
 			return res, err
 		}
 		if s.DAX {
-			return res, daxMount(ctx, s)
+			if err := daxMount(ctx, s); err != nil {
+				return res, err
+			}
+			if err := armDAXTrace(); err != nil {
+				a.logf("DAX faults will not be counted: %v", err)
+			}
+			return res, nil
 		}
 		return res, mountStep(s)
 	case protocol.StepOverlay:

@@ -58,3 +58,28 @@ func TestVmstatFaults(t *testing.T) {
 		t.Errorf("faults at start %+v, over 8 MiB of new pages %d (major %d)", before, r.PageFaults, r.MajorFaults)
 	}
 }
+
+// TestHistByResult reads a histogram as Linux 6.1 writes it for a trigger keyed by the
+// fault's result: VM_FAULT_FALLBACK (0x800) results are fallbacks, the rest mapped.
+func TestHistByResult(t *testing.T) {
+	hist := `# event histogram
+#
+# trigger info: hist:keys=result:vals=hitcount:sort=hitcount:size=2048 [active]
+#
+
+{ result:        256 } hitcount:         12
+{ result:       2048 } hitcount:          3
+{ result:     0x0802 } hitcount:          1
+
+Totals:
+    Hits: 16
+    Entries: 3
+    Dropped: 0
+`
+	if fb, other := histByResult(hist); fb != 4 || other != 12 {
+		t.Errorf("histByResult = %d fallbacks, %d others; want 4, 12", fb, other)
+	}
+	if fb, other := histByResult(""); fb != 0 || other != 0 {
+		t.Errorf("empty histogram: %d, %d", fb, other)
+	}
+}

@@ -59,10 +59,13 @@ func runExec(ctx context.Context, w protocol.Workload, root string, out func(str
 	if w.Chroot != "" {
 		where = fmt.Sprintf("%s in chroot %s", dir, w.Chroot)
 	}
+	becomeSubreaper()
+	before := children()
 	if err := cmd.Start(); err != nil {
 		return res, startError{fmt.Errorf("starting %q in %s: %w", w.Argv[0], where, err)}
 	}
 	err = cmd.Wait()
+	left := lingering(cmd.Process.Pid, before) // (linger_linux.go)
 	// Whatever the command left running in its process group goes with it.
 	_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
 	stdout.flush()
@@ -83,6 +86,8 @@ func runExec(ctx context.Context, w protocol.Workload, root string, out func(str
 		return res, fmt.Errorf("workload ended abnormally: %v", st)
 	case st.ExitCode() != 0:
 		return res, fmt.Errorf("workload exited with status %d", st.ExitCode())
+	case len(left) > 0:
+		return res, killLingering(left)
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		return res, fmt.Errorf("waiting for %q: %w", w.Argv[0], err)
 	}

@@ -241,3 +241,29 @@ func TestChunkerUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestExecLeavesProcesses: a workload whose command exits 0 but leaves processes running, in
+// its process group or escaped from it with setsid, fails naming them, and they are killed.
+func TestExecLeavesProcesses(t *testing.T) {
+	var c chunks
+	w := protocol.Workload{Argv: []string{"sh", "-c", "sleep 600 & setsid sleep 601 & sleep 0.2; exit 0"}, Env: hostEnv}
+	res, err := runExec(context.Background(), w, t.TempDir(), c.add)
+	if err == nil || res.ExitCode != 0 || !strings.HasPrefix(err.Error(), "the workload's command exited but left 2 processes running: ") ||
+		!strings.Contains(err.Error(), "(sleep)") || !strings.HasSuffix(err.Error(), "; they were killed. A workload must wait for what it starts") {
+		t.Fatalf("exit code %d, error %v", res.ExitCode, err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		alive := 0
+		for _, p := range processes() {
+			if p.comm == "sleep" && p.state != "Z" && (p.ppid == os.Getpid()) {
+				alive++
+			}
+		}
+		if alive == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%d sleeps still alive", alive)
+		}
+	}
+}

@@ -93,10 +93,23 @@ type Result struct {
 	// waited for I/O: a page read from a disk, which a DAX mapping never needs.
 	PageFaults  int64 `json:"page_faults,omitempty"`
 	MajorFaults int64 `json:"major_faults,omitempty"`
+	// DAX counts the faults on the tree's DAX mapping over the workload, when the tree is
+	// mounted with DAX and the guest kernel has the fs_dax trace events; nil otherwise.
+	DAX *DAXFaults `json:"dax,omitempty"`
 	// Mounts are the mounts the tree reached the workload through, as /proc/self/mountinfo
 	// has them: "MOUNTPOINT FSTYPE SOURCE OPTIONS SUPEROPTIONS", the options those the guest
 	// actually got.
 	Mounts []string `json:"mounts,omitempty"`
+}
+
+// DAXFaults are the guest's page faults on DAX mappings, from the kernel's fs_dax trace
+// events (dax_pmd_fault_done, dax_pte_fault_done). A fault first tries a 2 MiB (PMD)
+// mapping where the VMA allows one, and falls back to 4 KiB (PTE) pages when the file's
+// blocks are not 2 MiB-aligned on the device, or the file or the mapping is too small.
+type DAXFaults struct {
+	PMD         int64 `json:"pmd"`          // faults that mapped 2 MiB at once
+	PMDFallback int64 `json:"pmd_fallback"` // 2 MiB attempts that fell back to 4 KiB pages
+	PTE         int64 `json:"pte"`          // 4 KiB faults
 }
 
 var knownKinds = map[EventKind]bool{

@@ -31,6 +31,11 @@ type Arch struct {
 	Console string
 	// KernelArgs are added to the guest kernel's command line on this architecture.
 	KernelArgs []string
+	// EarlyCon is the kernel's earlycon= value for the default machine's first UART, or "".
+	// With it, and the full log level, the kernel prints its boot from its first instant, so
+	// a console that stops while the agent has not spoken is a boot that hung, told in a
+	// minute rather than at the boot timeout.
+	EarlyCon string
 	// UserEmulator is the qemu-user emulator (and its binfmt_misc handler's name) that runs
 	// the arch's programs on another host, e.g. for debootstrap's package scripts.
 	UserEmulator string
@@ -83,6 +88,13 @@ var table = []Arch{
 		Name: "riscv64", GOARCH: "riscv64", Debian: "riscv64",
 		QEMUBinary: "qemu-system-riscv64", QEMUPackage: "qemu-system-misc",
 		Machine: "virt", CPU: "rv64", Console: "ttyS0",
+		// Now and then (1 boot in 12 on a host loaded 30 deep, QEMU 7.2, kernel 6.12) the
+		// guest hangs as it brings up its second hart, before ttyS0 exists; in the hung boot
+		// caught (registers through QEMU's monitor) the boot hart looped on a store page fault
+		// on its vmalloc'd stack in a kernel thread, the other trapped at a physical PC in
+		// head.S with its MMU on. earlycon=sbi prints nothing on OpenSBI 1.1 ("Malformed early
+		// option"); the UART itself does.
+		EarlyCon:     "uart8250,mmio,0x10000000",
 		UserEmulator: "qemu-riscv64", Debian12: false, KernelSuite: "trixie",
 	},
 }

@@ -28,6 +28,9 @@ func TestLookup(t *testing.T) {
 		if !tt.debian12 {
 			want.KernelSuite = "trixie"
 		}
+		if tt.name == "riscv64" {
+			want.EarlyCon = "uart8250,mmio,0x10000000"
+		}
 		if tt.name == "x86_64" {
 			want.KernelArgs = []string{"no_timer_check"}
 		}

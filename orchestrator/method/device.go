@@ -14,11 +14,12 @@ type Device interface {
 type Disk struct {
 	Path     string
 	ReadOnly bool
-	Snapshot bool // copy-on-write: guest writes never reach the file
+	Snapshot bool       // copy-on-write: guest writes never reach the file
+	Block    qemu.Block // the host's I/O path and the bus; zero: QEMU's defaults on PCI
 }
 
 // Option implements Device.
-func (d Disk) Option() qemu.Fn { return qemu.BlockDevice(d.Path, d.ReadOnly, d.Snapshot) }
+func (d Disk) Option() qemu.Fn { return qemu.BlockDeviceWith(d.Path, d.ReadOnly, d.Snapshot, d.Block) }
 
 // NinePShare is a directory shared over virtio-9p (QEMU's -virtfs).
 type NinePShare struct {

@@ -29,11 +29,9 @@ func (Erofs) Name() string { return "erofs" }
 
 // Params implements Method.
 func (Erofs) Params() []param.Def {
-	return []param.Def{
-		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "lz4", "lz4hc"}},
-		upperParam,
-		deviceParam,
-	}
+	return blkParamsAnd(
+		param.Def{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "lz4", "lz4hc"}},
+		upperParam)
 }
 
 // Tools implements Method.
@@ -81,20 +79,27 @@ func (Erofs) Carries(tree.Finding) (bool, string) { return true, "" }
 // in blocks of the page size (mkfs.erofs 1.5 takes the host's); the device's size is fixed
 // by the plan, so the image is padded with zeros to an upper bound of its size.
 func (Erofs) Plan(c Config) (Setup, error) {
+	if err := (Erofs{}).SpecRefusal(c); err != nil {
+		return Setup{}, err
+	}
 	image := img(c, "tree.erofs")
 	pmem := pmemWanted(c.Params)
 	argv := []string{"mkfs.erofs", "--quiet", "--preserve-mtime"}
 	if comp := c.Params.Str("compression"); comp != "none" {
-		if pmem {
-			return Setup{}, fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
-		}
 		argv = append(argv, "-z"+comp)
+	}
+	aligned, err := daxAligned("erofs", c.Params)
+	if err != nil {
+		return Setup{}, err
 	}
 	if pmem {
 		if err := pmemRefusal("erofs", c); err != nil {
 			return Setup{}, err
 		}
 		argv = append(argv, "-Enoinline_data")
+		if aligned {
+			argv = append(argv, "--dsunit="+strconv.Itoa(daxAlignBlocks))
+		}
 	}
 	if c.Owner != nil {
 		argv = append(argv, "--force-uid="+strconv.Itoa(c.Owner.UID), "--force-gid="+strconv.Itoa(c.Owner.GID))
@@ -115,12 +120,16 @@ func (Erofs) Plan(c Config) (Setup, error) {
 			return nil, RunCommands(ctx, env, build.Commands)
 		}
 	}
+	blk, refused, err := blockOf("erofs", c)
+	if err != nil {
+		return Setup{}, err
+	}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir, FSType: "erofs", ReadOnly: true}
-	var dev Device = Disk{Path: image, ReadOnly: true}
-	lower := []string{"virtio_blk", "crc32c_generic", "erofs"}
+	var dev Device = Disk{Path: image, ReadOnly: true, Block: blk}
+	lower := append(blkModules(blk), "virtio_blk", "crc32c_generic", "erofs")
 	guest := overlay(c, false)
 	if pmem {
-		size := erofsPmemSize(c.Size)
+		size := erofsPmemSize(c.Size, aligned)
 		pad := []string{"truncate", "--size=" + strconv.FormatInt(size, 10), image}
 		build.Desc = fmt.Sprintf("build the EROFS image (no compression, no inlined tails, for DAX), then pad it with zeros to the %d bytes of its pmem device", size)
 		build.Commands = append(build.Commands, pad)
@@ -139,7 +148,7 @@ func (Erofs) Plan(c Config) (Setup, error) {
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),
 		Guest:   append([]protocol.Step{mount}, guest...),
-		Refused: erofsLongNames(c),
+		Refused: joinRefusals(refused, erofsLongNames(c), erofsDsunit(c, aligned)),
 	}, nil
 }
 
@@ -162,6 +171,17 @@ func (m Erofs) HandBuild(c Config, src string) ([]string, error) { return planHa
 // BeyondHand implements HandBuilder.
 func (Erofs) BeyondHand() string {
 	return "vmfsbench's mkfs.erofs also compares every path with its --exclude-path options, on the whole tree."
+}
+
+// SpecRefusal refuses a compressed image on pmem and pmem where the guest has none.
+func (Erofs) SpecRefusal(c Config) error {
+	if !pmemWanted(c.Params) {
+		return nil
+	}
+	if comp := c.Params.Str("compression"); comp != "none" {
+		return fmt.Errorf("erofs compression: %s cannot be mapped with DAX (erofs DAX reads only uncompressed files): use compression: none with device: pmem", comp)
+	}
+	return pmemArchRefusal("erofs", c.Arch)
 }
 
 // erofsLongNames refuses a tree with a name of 255 bytes when mkfs.erofs is older than 1.8:
@@ -199,9 +219,25 @@ func versionBefore(v string, major, minor int) bool {
 // symlink target in whole 4 KiB blocks (TreeSize.Blocks counts files and directories),
 // 128 bytes of inode and extended attributes per inode (an extended inode is 64), an eighth
 // more and 1 MiB for the rest. The padding is a hole in the file: it costs nothing.
-func erofsPmemSize(ts TreeSize) int64 {
+//
+// With data aligned to 2 MiB (--dsunit), each file's data may start up to 2 MiB further on:
+// the bound grows by 2 MiB a file. The padding is a hole in the file: it costs nothing.
+func erofsPmemSize(ts TreeSize, aligned bool) int64 {
 	raw := (ts.Blocks+ts.Symlinks+1)*4096 + ts.Inodes*128
+	if aligned {
+		raw += ts.Files * daxAlignBlocks * 4096
+	}
 	return pmemSize(raw + raw/8 + 1<<20)
+}
+
+// erofsDsunit refuses dax_align: 2MiB where mkfs.erofs has no --dsunit (erofs-utils 1.8
+// added it; Debian 12 has 1.5, Debian 13 1.8.6).
+func erofsDsunit(c Config, aligned bool) string {
+	v := c.Tools["erofs-utils"].Version
+	if !aligned || !versionBefore(v, 1, 8) {
+		return ""
+	}
+	return fmt.Sprintf("erofs dax_align: 2MiB needs mkfs.erofs --dsunit (erofs-utils 1.8 or later), and this host's is %s", v)
 }
 
 // buildPadded runs the image build, checks that the image fits its device and pads it with

@@ -204,12 +204,13 @@ func scratchTools(p Params) []Tool {
 var e2fsprogs = Tool{Name: "e2fsprogs", Package: "e2fsprogs", Paths: []string{"mkfs.ext4"}, Probe: probeMke2fs}
 
 // scratchDevices attaches the scratch disk, when the cell has one, after the tree's image:
-// the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them.
+// the guest names virtio-blk disks vda, vdb, ... in the order QEMU attaches them. It is on the
+// bus of the tree's disk (DiskBus) and has QEMU's defaults otherwise.
 func scratchDevices(c Config) []Device {
 	if !scratchWanted(c.Params) {
 		return nil
 	}
-	return []Device{Disk{Path: img(c, ScratchFile)}}
+	return []Device{Disk{Path: img(c, ScratchFile), Block: qemu.Block{Bus: c.Params.Str("bus")}}}
 }
 
 // runTool runs argv in its own process group (killed as a whole when ctx ends, and when
@@ -218,7 +219,8 @@ func scratchDevices(c Config) []Device {
 func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader) error {
 	fmt.Fprintf(log, "$ %s\n", qemu.Quote(argv))
 	ran(log, argv)
-	out := &tailWriter{w: log, prefix: argv[0] + ": "}
+	name := progName(argv)
+	out := &tailWriter{w: log, prefix: name + ": "}
 	cmd := proc.Command(ctx, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, out, out
 	if stdin != nil {
@@ -229,9 +231,29 @@ func runTool(ctx context.Context, log io.Writer, argv []string, stdin io.Reader)
 	err := cmd.Run()
 	out.flush()
 	if err != nil {
-		return fmt.Errorf("%s: %w%s", argv[0], err, out.tailNote())
+		return fmt.Errorf("%s: %w%s", name, err, out.tailNote())
 	}
 	return nil
+}
+
+// progName is the program argv runs, for its messages: argv[0], or where argv[0] is a
+// dynamic loader running a fetched tool (debarchive's "ld-linux-x86-64.so.2 --library-path
+// DIRS PROG"), the base name of PROG.
+func progName(argv []string) string {
+	base := filepath.Base(argv[0])
+	if !strings.HasPrefix(base, "ld-linux") && !strings.HasPrefix(base, "ld.so") && !strings.HasPrefix(base, "ld64.so") {
+		return argv[0]
+	}
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; {
+		case a == "--library-path" || a == "--argv0" || a == "--preload" || a == "--audit":
+			i++
+		case strings.HasPrefix(a, "--"):
+		default:
+			return filepath.Base(a)
+		}
+	}
+	return argv[0]
 }
 
 // debugfsQuote quotes a path for a debugfs command file: debugfs splits its lines at blanks,

@@ -413,3 +413,22 @@ func TestHandBuild(t *testing.T) {
 		t.Errorf("%d methods build by hand, want the three image methods", n)
 	}
 }
+
+// TestProgName: a tool's messages name the tool, also when a fetched one runs through its
+// loader.
+func TestProgName(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"mkfs.ext4", "-d", "-"}, "mkfs.ext4"},
+		{[]string{"/usr/bin/mksquashfs", "a", "b"}, "/usr/bin/mksquashfs"},
+		{[]string{"/lib64/ld-linux-x86-64.so.2", "--library-path", "/c/usr/lib/x86_64-linux-gnu", "/c/usr/sbin/mke2fs", "-d", "-"}, "mke2fs"},
+		{[]string{"/c/usr/lib/ld-linux-aarch64.so.1", "--argv0", "x", "/c/usr/libexec/virtiofsd"}, "virtiofsd"},
+		{[]string{"/lib64/ld-linux-x86-64.so.2"}, "/lib64/ld-linux-x86-64.so.2"},
+	} {
+		if got := progName(tc.argv); got != tc.want {
+			t.Errorf("progName(%q) = %q, want %q", tc.argv, got, tc.want)
+		}
+	}
+}

@@ -49,8 +49,11 @@ type Config struct {
 	Mountpoint string      // where the guest sees the tree
 	Memory     int64       // guest memory in bytes
 	Arch       string      // the guest's architecture (arch.Names)
-	Size       TreeSize    // the filtered tree, measured by the host probe
-	Tools      Found       // the host tools the probe found, by Tool.Name
+	// KernelRelease is the guest kernel's release (its lib/modules directory's name, e.g.
+	// 6.1.0-57-amd64); "" when unknown.
+	KernelRelease string
+	Size          TreeSize // the filtered tree, measured by the host probe
+	Tools         Found    // the host tools the probe found, by Tool.Name
 	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN): the ext4 build reads the tree
 	// through a private, read-only mount view.
 	CanMount bool
@@ -121,6 +124,23 @@ type Method interface {
 	Plan(c Config) (Setup, error)
 }
 
+// SpecChecker is a method that refuses some of its parameters' values whatever the host
+// (a combination that cannot work, a guest architecture that lacks a device): `validate`
+// says so with the spec's file:line:col, and the plan refuses the same.
+type SpecChecker interface {
+	// SpecRefusal says why the cell of c cannot run on any host, or nil. It reads only c's
+	// Params, Arch, Memory and Mountpoint.
+	SpecRefusal(c Config) error
+}
+
+// CheckSpec is m's SpecRefusal of c, or nil for a method without one.
+func CheckSpec(m Method, c Config) error {
+	if s, ok := m.(SpecChecker); ok {
+		return s.SpecRefusal(c)
+	}
+	return nil
+}
+
 // Facter is a method that records what it chose on this host apart from its Setup (see
 // Setup.Facts); PlanCell merges them.
 type Facter interface {
@@ -139,6 +159,9 @@ type HandBuilder interface {
 
 // PlanCell is m.Plan(c) with the method's Facts, if any, merged into the plan's.
 func PlanCell(m Method, c Config) (Setup, error) {
+	if err := CheckSpec(m, c); err != nil {
+		return Setup{}, err
+	}
 	p, err := m.Plan(c)
 	if err != nil {
 		return p, err

@@ -25,7 +25,8 @@ func (NineP) Params() []param.Def {
 	return []param.Def{
 		{Name: "msize", Kind: param.KindInt, Default: int64(NinePMaxMsize), Min: 4096, Max: NinePMaxMsize,
 			Help: "9p message size; the virtio transport caps it at 512000"},
-		{Name: "cache", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "loose", "fscache", "mmap"}},
+		{Name: "cache", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "readahead", "mmap", "loose", "fscache"},
+			Help: "the guest kernel's 9p cache mode; Linux 6.4 reworked them and added readahead, refused on older guest kernels"},
 		{Name: "security_model", Kind: param.KindEnum, Default: "none",
 			Enum: []string{"none", "mapped-xattr", "mapped-file", "passthrough"}},
 		upperParam,
@@ -51,8 +52,26 @@ func (NineP) Plan(c Config) (Setup, error) {
 			FSType: "9p", Options: opts, ReadOnly: true}}, overlay(c, true)...),
 		Warnings:   ownerWarning("9p", c),
 		HostOwners: true,
-		Refused:    ninepMappedSymlinks(c),
+		Refused:    joinRefusals(ninepMappedSymlinks(c), ninepCacheRefusal(c)),
 	}, nil
+}
+
+// ninepCacheSince is the guest kernel release that first takes a 9p cache mode, for the modes
+// that not every kernel takes: Linux 6.4 reworked the modes into flags (fs/9p/v9fs.c) and
+// added readahead; 6.1 (Debian 12's kernel) takes none, loose, fscache and mmap only and
+// fails the mount with "Unknown Cache mode" otherwise.
+var ninepCacheSince = map[string][2]int{"readahead": {6, 4}}
+
+// ninepCacheRefusal refuses a cache mode the guest kernel does not take, naming its release;
+// a kernel of unknown release is not refused (the mount says).
+func ninepCacheRefusal(c Config) string {
+	mode := c.Params.Str("cache")
+	since, ok := ninepCacheSince[mode]
+	if !ok || !versionBefore(c.KernelRelease, since[0], since[1]) {
+		return ""
+	}
+	return fmt.Sprintf("9p cache=%s needs a guest kernel %d.%d or later (Linux %d.%d added it), and the guest kernel is %s",
+		mode, since[0], since[1], since[0], since[1], c.KernelRelease)
 }
 
 // ninepMappedSymlinks refuses a mapped security model over a tree with symlinks: QEMU's

@@ -151,3 +151,50 @@ func TestErofsPmemPadding(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDAXAlign: dax_align: 2MiB builds erofs with --dsunit=512, refused on erofs-utils
+// before 1.8 with the version; ext4 in 2 MiB clusters on a larger device; and without
+// device: pmem it is an error.
+func TestDAXAlign(t *testing.T) {
+	base := Config{Tree: "/src/tree", Work: "/run/work", Sockets: "/run/s", Mountpoint: "/root/tree", Arch: "x86_64",
+		Size: TreeSize{Files: 10, Dirs: 3, Symlinks: 2, Bytes: 5 << 20, Inodes: 15, Blocks: 1300}}
+	plan := func(m Method, p Params, erofsVersion string) (Setup, error) {
+		c := base
+		c.Params = p
+		c.Tools = Found{"erofs-utils": {Path: "/usr/bin/mkfs.erofs", Version: erofsVersion}}
+		return m.Plan(c)
+	}
+	erofs := Params{"compression": "none", "upper": "tmpfs", "device": "pmem", "dax_align": "2MiB"}
+	for _, tc := range []struct{ version, refused string }{
+		{"mkfs.erofs 1.5", "erofs dax_align: 2MiB needs mkfs.erofs --dsunit (erofs-utils 1.8 or later), and this host's is mkfs.erofs 1.5"},
+		{"mkfs.erofs (erofs-utils) 1.8.6", ""},
+	} {
+		p, err := plan(Erofs{}, erofs, tc.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Refused != tc.refused || !slices.Contains(p.Steps[0].Commands[0], "--dsunit=512") {
+			t.Errorf("%s: refused %q (want %q), build %v", tc.version, p.Refused, tc.refused, p.Steps[0].Commands[0])
+		}
+		unaligned, _ := plan(Erofs{}, Params{"compression": "none", "upper": "tmpfs", "device": "pmem"}, tc.version)
+		if a, u := p.Devices[0].(Pmem).Size, unaligned.Devices[0].(Pmem).Size; a < u+base.Size.Files*(2<<20) {
+			t.Errorf("aligned device %d bytes, unaligned %d: want room for 2 MiB more per file", a, u)
+		}
+	}
+	p, err := plan(Ext4{}, Params{"size": "auto", "device": "pmem", "dax_align": "2MiB"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if argv := strings.Join(p.Steps[0].Commands[0], " "); !strings.Contains(argv, "-O bigalloc -C 2M") {
+		t.Errorf("ext4 build %s, want bigalloc in 2 MiB clusters", argv)
+	}
+	if size := p.Devices[0].(Pmem).Size; size < (base.Size.Files+base.Size.Dirs+base.Size.Symlinks)*(2<<20) {
+		t.Errorf("ext4 device of %d bytes: less than a 2 MiB cluster per entry", size)
+	}
+	for _, m := range []Method{Erofs{}, Ext4{}} {
+		_, err := plan(m, Params{"compression": "none", "upper": "tmpfs", "size": "auto", "device": "blk", "dax_align": "2MiB"}, "1.8")
+		if err == nil || !strings.Contains(err.Error(), "dax_align: 2MiB applies to device: pmem") {
+			t.Errorf("%s dax_align on blk: %v", m.Name(), err)
+		}
+	}
+}

@@ -43,6 +43,7 @@ func (SerialTar) Plan(c Config) (Setup, error) {
 		}}
 	return Setup{
 		Modules: tarModules(c),
+		Refused: tmpfsRefusal(c),
 		Steps:   append(scratchSteps(c), transfer),
 		Devices: append([]Device{SerialPort{Name: dataPort, Socket: data, Server: true}}, scratchDevices(c)...),
 		Guest:   append(tarTarget(c), protocol.Step{Kind: protocol.StepReceiveTar, Name: "receive", Port: dataPort, Target: c.Mountpoint}),

@@ -23,7 +23,7 @@ func (Squashfs) Name() string { return "squashfs" }
 
 // Params implements Method.
 func (Squashfs) Params() []param.Def {
-	return []param.Def{
+	return append([]param.Def{
 		{Name: "compression", Kind: param.KindEnum, Default: "none", Enum: []string{"none", "gzip", "lzo", "lz4", "xz", "zstd"}},
 		{Name: "block_size", Kind: param.KindSize, Default: int64(128 << 10), Min: 4 << 10, Max: 1 << 20, Check: param.PowerOfTwo,
 			Schema: map[string]any{"oneOf": []any{
@@ -31,7 +31,7 @@ func (Squashfs) Params() []param.Def {
 				map[string]any{"type": "string", "enum": []string{"4KiB", "8KiB", "16KiB", "32KiB", "64KiB", "128KiB", "256KiB", "512KiB", "1MiB",
 					"4K", "8K", "16K", "32K", "64K", "128K", "256K", "512K", "1M"}}}}},
 		upperParam,
-	}
+	}, blkParams...)
 }
 
 // Tools implements Method.
@@ -82,10 +82,15 @@ func (Squashfs) Plan(c Config) (Setup, error) {
 			return nil, RunCommands(ctx, env, build.Commands)
 		}
 	}
+	blk, refused, err := blockOf("squashfs", c)
+	if err != nil {
+		return Setup{}, err
+	}
 	return Setup{
-		Modules: overlayModules(c, "virtio_blk", "squashfs"),
+		Modules: overlayModules(c, append(blkModules(blk), "virtio_blk", "squashfs")...),
 		Steps:   append([]Step{build}, scratchSteps(c)...),
-		Devices: append([]Device{Disk{Path: image, ReadOnly: true}}, scratchDevices(c)...),
+		Devices: append([]Device{Disk{Path: image, ReadOnly: true, Block: blk}}, scratchDevices(c)...),
+		Refused: refused,
 		Guest: append([]protocol.Step{{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir,
 			FSType: "squashfs", ReadOnly: true}}, overlay(c, false)...),
 	}, nil

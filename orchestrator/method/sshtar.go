@@ -70,6 +70,7 @@ func (SSHTar) Plan(c Config) (Setup, error) {
 		}}
 	return Setup{
 		Modules: tarModules(c, "virtio_net"),
+		Refused: tmpfsRefusal(c),
 		Steps:   append(scratchSteps(c), transfer),
 		Devices: append([]Device{UserNet{HostPort: c.HostPort, GuestPort: guestPort}}, scratchDevices(c)...),
 		Guest:   append(tarTarget(c), protocol.Step{Kind: protocol.StepNetUp, Name: "net-up"}, sshdStep(c)),

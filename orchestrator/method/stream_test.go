@@ -381,3 +381,32 @@ func TestSerialTarFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamIntoTmpfsTooSmall: a stream into a tmpfs that cannot hold the filtered tree (half
+// of the guest's memory) is refused by the plan with both sizes and the cures; one that fits,
+// a disk target and an unknown tree size are not.
+func TestStreamIntoTmpfsTooSmall(t *testing.T) {
+	size := TreeSize{Files: 1000, Bytes: 900 << 20, Blocks: (1000 << 20) / ext4Block}
+	for _, m := range []Method{SerialTar{}, SSHTar{}} {
+		for _, tc := range []struct {
+			target string
+			memory int64
+			size   TreeSize
+			want   string
+		}{
+			{"tmpfs", 1 << 30, size, "the filtered tree takes about 1000 MiB in the guest's tmpfs (1000 files, 900 MiB of content), which holds at most 512 MiB: half of qemu.memory 1024 MiB. Use target: disk (a scratch disk sized from the tree), or give the guest at least 2304 MiB of memory (qemu.memory)"},
+			{"tmpfs", 4 << 30, size, ""},
+			{"disk", 1 << 30, size, ""},
+			{"tmpfs", 1 << 30, TreeSize{}, ""},
+		} {
+			p, err := m.Plan(Config{Params: Params{"target": tc.target, "cipher": SSHCiphers[0]}, Memory: tc.memory, Size: tc.size,
+				Work: t.TempDir(), Sockets: t.TempDir(), Mountpoint: "/root/tree"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Refused != tc.want {
+				t.Errorf("%s target %s memory %d: refused %q, want %q", m.Name(), tc.target, tc.memory, p.Refused, tc.want)
+			}
+		}
+	}
+}

@@ -51,7 +51,9 @@ func session(e *spec.Experiment, c *Cell, devs []method.Device, h Host) (guest.S
 		if img == "" {
 			img = e.Guest.Rootfs
 		}
-		s.Devices = append(s.Devices, qemu.BlockDevice(img, false, true)) // snapshot=on: the image never changes
+		// snapshot=on: the image never changes; on the bus of the method's disks, so that the
+		// guest names it after them.
+		s.Devices = append(s.Devices, qemu.BlockDeviceWith(img, false, true, qemu.Block{Bus: method.DiskBus(devs)}))
 	}
 	return s, nil
 }
@@ -65,18 +67,11 @@ func extras(files map[string]string) []initramfs.File {
 	return out
 }
 
-// QEMUDevices is the qemu host tool's Detail: its version and the device models its binary
-// lists (-device help). A cell that attaches a device the binary lacks is refused.
-type QEMUDevices struct {
-	Version string
-	Models  []string
-}
-
 // missingDevice says why the cell cannot boot when its command attaches a device model that
 // the probed QEMU binary does not have; "" when it has them all or was not asked.
 func missingDevice(s *guest.Session, h Host) string {
-	have, ok := h.Tools["qemu"].Detail.(QEMUDevices)
-	if !ok {
+	have, ok := h.Tools["qemu"].Detail.(qemu.Caps)
+	if !ok || have.Models == nil {
 		return ""
 	}
 	argv, err := s.Command()

@@ -253,9 +253,11 @@ func TestDuplicateCellRefused(t *testing.T) {
 
 func TestSweepSpecSizes(t *testing.T) {
 	for file, want := range map[string]int{
-		"../../specs/sweep-9p-msize.yaml": 4 * 2 * 1 * 3,
-		"../../specs/sweep-virtiofs.yaml": 3 * 3 * 2 * 2,
-		"../../specs/demo.yaml":           7 * 2,
+		"../../specs/sweep-9p-msize.yaml":  4 * 2 * 1 * 3,
+		"../../specs/sweep-virtiofs.yaml":  3 * 3 * 2 * 2,
+		"../../specs/demo.yaml":            7 * 2,
+		"../../specs/sweep-block.yaml":     23 * 2 * 3,
+		"../../specs/sweep-block-lit.yaml": 19 * 2 * 2,
 	} {
 		cells, err := Cells(load(t, file))
 		if err != nil || len(cells) != want {
@@ -284,6 +286,35 @@ func TestPmemRefusedNamesCell(t *testing.T) {
 		_, err := Expand(e, fixedHost, fixedDirs, Choices{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s on %s: %v, want %q", tc.method, tc.arch, err, tc.want)
+		}
+	}
+}
+
+// TestMMIOBusTakesEveryDisk: with bus: mmio the tree's image, the scratch disk and the
+// rootfs are all virtio-blk-device, so that the guest names them vda, vdb, vdc in order, and
+// the guest gets the virtio-mmio transport.
+func TestMMIOBusTakesEveryDisk(t *testing.T) {
+	e := parse(t, "version: 1\nname: t\ntree: {path: /t}\nguest: {arch: riscv64, rootfs: /img/root.ext4, mountpoint: /t}\n"+
+		"workload: {command: [/bin/true]}\ncache: [asis]\nmethods:\n  - squashfs: {bus: mmio, upper: disk}\n  - erofs: {}\n")
+	cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cells {
+		var boot []string
+		for _, s := range c.Steps {
+			if s.Kind == method.StepBoot {
+				boot = s.Commands[0]
+			}
+		}
+		argv := strings.Join(boot, " ")
+		mmio, pci := strings.Count(argv, "virtio-blk-device,"), strings.Count(argv, "virtio-blk-pci,")
+		want := map[string][2]int{"squashfs": {3, 0}, "erofs": {0, 2}}[c.Method]
+		if mmio != want[0] || pci != want[1] {
+			t.Errorf("%s: %d disks on mmio, %d on pci; want %v: %s", c.ID, mmio, pci, want, argv)
+		}
+		if got := strings.Contains(strings.Join(c.Modules, " "), "virtio_mmio"); got != (c.Method == "squashfs") {
+			t.Errorf("%s: modules %v", c.ID, c.Modules)
 		}
 	}
 }

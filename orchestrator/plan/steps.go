@@ -98,7 +98,17 @@ func MethodConfig(e *spec.Experiment, c *Cell, h Host) method.Config {
 		Mountpoint: GuestTreePath(e),
 		Memory:     e.QEMU.Memory,
 		Arch:       e.Guest.Arch,
+		// kernel.Kernel.Version is this name too.
+		KernelRelease: kernelRelease(h.Modules),
 	}
+}
+
+// kernelRelease is the release of the kernel whose lib/modules/<release> directory is dir.
+func kernelRelease(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Base(dir)
 }
 
 // BaseModules are loaded in every guest: the PCI transport of every virtio device (a module

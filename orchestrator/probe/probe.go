@@ -23,11 +23,28 @@ import (
 )
 
 // Tools finds, once each, QEMU and every host tool the methods of e's cells run. QEMU's
-// Detail is its device models (plan.QEMUDevices), cached in cache by the binary's identity.
+// Detail is a qemu.Caps: its device models, cached in cache by the binary's identity, and the
+// features the cells need beyond QEMU's defaults (method.QEMUFeatures), probed in a scratch
+// image under cache.
 func Tools(ctx context.Context, cache string, e *spec.Experiment) method.Found {
 	a, _ := arch.Lookup(e.Guest.Arch)
-	found := method.Found{"qemu": method.FindTool(ctx, QEMUTool(cache, a, e.QEMU.Binary))}
 	cells, _ := plan.Cells(e)
+	var feats []qemu.Feature
+	for _, c := range cells {
+		feats = append(feats, method.QEMUFeatures(method.Params(c.Params))...)
+	}
+	q := QEMUTool(cache, a, e.QEMU.Binary)
+	if len(feats) > 0 {
+		devices := q.Probe
+		q.Probe = func(ctx context.Context, path string) (string, any, error) {
+			v, d, err := devices(ctx, path)
+			caps, _ := d.(qemu.Caps)
+			caps.Version = v
+			caps.Features = qemu.ProbeFeatures(ctx, path, cmp.Or(e.QEMU.Machine, a.Machine), cache, feats)
+			return v, caps, err
+		}
+	}
+	found := method.Found{"qemu": method.FindTool(ctx, q)}
 	for _, c := range cells {
 		m, err := method.Lookup(c.Method)
 		if err != nil {
@@ -43,17 +60,17 @@ func Tools(ctx context.Context, cache string, e *spec.Experiment) method.Found {
 }
 
 // QEMUTool is the QEMU binary of arch a (binary, when given, instead of the arch's) as a host
-// tool: its version, and its device models as Detail (plan.QEMUDevices; nil when the binary
-// would not list them, and then no cell is refused for a device).
+// tool: its version, and its device models as Detail (a qemu.Caps; its Models nil when the
+// binary would not list them, and then no cell is refused for a device).
 func QEMUTool(cache string, a arch.Arch, binary string) method.Tool {
 	return method.Tool{Name: "qemu", Package: a.QEMUPackage, Paths: []string{cmp.Or(binary, a.QEMUBinary)},
 		Probe: func(ctx context.Context, path string) (string, any, error) {
 			version := method.AskVersion(ctx, "", path, "--version")
 			devs, err := deviceModels(ctx, cache, path, version)
 			if err != nil {
-				return version, nil, nil
+				return version, qemu.Caps{Version: version}, nil
 			}
-			return version, plan.QEMUDevices{Version: version, Models: devs}, nil
+			return version, qemu.Caps{Version: version, Models: devs}, nil
 		}}
 }
 

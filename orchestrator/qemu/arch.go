@@ -8,6 +8,7 @@ package qemu
 
 import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"slices"
 )
 
 // Arch is a guest architecture, named as QEMU names its system emulators. Its facts (binary,
@@ -66,8 +67,18 @@ func (a Arch) CPU() string { return a.info().CPU }
 // Console returns the kernel's name for a's first serial port, for console=.
 func (a Arch) Console() string { return a.info().Console }
 
-// KernelArgs are the kernel command line arguments a's guests always get.
-func (a Arch) KernelArgs() []string { return a.info().KernelArgs }
+// KernelArgs are the kernel command line arguments a's guests on machine always get: the
+// table's, and on the default machine of an arch with an early console, earlycon and the full
+// log level (after quiet, which it overrides), so that the console shows the boot as it goes
+// (arch.Arch.EarlyCon; another machine's UART may be elsewhere).
+func (a Arch) KernelArgs(machine string) []string {
+	i := a.info()
+	args := slices.Clone(i.KernelArgs)
+	if i.EarlyCon != "" && machine == i.Machine {
+		args = append(args, "earlycon="+i.EarlyCon, "loglevel=7")
+	}
+	return args
+}
 
 // hasPmem says whether a's default machine has virtio-pmem-pci: riscv64's virt has none
 // (QEMU 7.2 and 10.0).

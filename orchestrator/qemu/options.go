@@ -58,6 +58,9 @@ var (
 	// ErrBadQueueSize means a vhost-user-fs queue size that is not 0 or a
 	// power of two up to 1024.
 	ErrBadQueueSize = errors.New("bad queue size")
+	// ErrBadBlock is returned for a virtio-blk disk's options that QEMU would refuse or the
+	// host cannot give.
+	ErrBadBlock = errors.New("bad virtio-blk disk")
 	// ErrBadPmem means a virtio-pmem device QEMU or the machine cannot take: a size that
 	// is not a positive multiple of PmemAlign, or a machine without virtio-pmem.
 	ErrBadPmem = errors.New("bad virtio-pmem device")
@@ -121,6 +124,7 @@ type Options struct {
 	portNames    map[string]bool // virtio-serial port names in use
 	pmemBytes    int64           // the virtio-pmem devices' memory, beyond -m
 	pmemSlots    int             // how many virtio-pmem devices
+	mmioDisks    int             // how many virtio-blk disks on the virtio-mmio bus
 }
 
 // AppendDevice appends a device argv fragment, for options defined outside
@@ -202,6 +206,9 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 	if o.Kernel == "" {
 		return nil, fmt.Errorf("%w: WithKernel is required", ErrNoKernel)
 	}
+	if o.mmioDisks > 0 && !hasMMIO(arch, machine) {
+		return nil, fmt.Errorf("%w: bus mmio: QEMU's %s machine (%s) has no virtio-mmio bus (the virt machine of aarch64 and riscv64 has)", ErrBadBlock, machine, arch)
+	}
 	mem := strconv.FormatInt(memory/mib, 10) + "M"
 	memArg := mem
 	if o.pmemSlots > 0 {
@@ -240,7 +247,7 @@ func (o *Options) argv(alloc *IDAllocator) ([]string, error) {
 	if o.Initrd != "" {
 		argv = append(argv, "-initrd", o.Initrd)
 	}
-	kargs := append(append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, arch.KernelArgs()...), o.Append...)
+	kargs := append(append([]string{"console=" + arch.Console(), "panic=-1", "quiet"}, arch.KernelArgs(machine)...), o.Append...)
 	argv = append(argv, "-append", strings.Join(kargs, " "))
 	argv = append(argv, o.Devices...)
 	argv = append(argv, o.Args...)

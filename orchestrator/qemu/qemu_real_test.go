@@ -127,6 +127,33 @@ func qmpVirtioTypes(t *testing.T, conn net.Conn) []int {
 	return types
 }
 
+// qmpHuman runs a human monitor command over a QMP connection that qmpVirtioTypes opened
+// and returns its output.
+func qmpHuman(t *testing.T, conn net.Conn, command string) string {
+	t.Helper()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := fmt.Fprintf(conn, `{"execute":"human-monitor-command","arguments":{"command-line":%q}}`+"\n", command); err != nil {
+		t.Fatalf("qmp %s: %v", command, err)
+	}
+	dec := json.NewDecoder(conn)
+	for {
+		var m struct {
+			Return *string          `json:"return"`
+			Error  json.RawMessage  `json:"error"`
+			Event  *json.RawMessage `json:"event"`
+		}
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("qmp %s: %v", command, err)
+		}
+		if m.Error != nil {
+			t.Fatalf("qmp %s: %s", command, m.Error)
+		}
+		if m.Return != nil {
+			return *m.Return
+		}
+	}
+}
+
 type pciBus struct {
 	Devices []pciDevice `json:"devices"`
 }
@@ -226,6 +253,20 @@ func TestRealQEMUAcceptsDevices(t *testing.T) {
 				WithArgs("-S", "-chardev", "socket,id=qmp,path="+qmp.Path(), "-mon", "chardev=qmp,mode=control"),
 			}
 			want := []int{virtioNet, virtioBlock, virtioConsole, virtio9P}
+			// The block knobs, each as far as this QEMU has it (its probe says), and on the
+			// virt machines a disk on the virtio-mmio bus (not on PCI: seen in the qtree).
+			knobs := Block{Direct: true, IOThread: true, Queues: 2}
+			if err := ProbeFeature(t.Context(), bin, "", dir, FeatureIOURing); err == nil {
+				knobs.AIO = AIOIOURing
+			} else {
+				t.Logf("no io_uring: %v", err)
+			}
+			fns = append(fns, BlockDeviceWith(disk, true, false, knobs), BlockDeviceWith(disk, false, true, Block{AIO: AIONative, Direct: true}))
+			want = append(want, virtioBlock, virtioBlock)
+			mmio := hasMMIO(arch, arch.Machine())
+			if mmio {
+				fns = append(fns, BlockDeviceWith(disk, true, false, Block{Bus: BusMMIO, Queues: 2}))
+			}
 			vfsSock := filepath.Join(dir, "vfs.sock")
 			if startVirtiofsd(t, vfsSock, share) {
 				fns = append(fns, VhostUserFS(vfsSock, "vfs", 1024))
@@ -269,6 +310,11 @@ func TestRealQEMUAcceptsDevices(t *testing.T) {
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
 				t.Errorf("virtio device types = %v, want %v", got, want)
+			}
+			// A virtio-blk-pci has a virtio-blk-device of its own, on its own virtio-bus.
+			onMMIO := regexp.MustCompile(`type virtio-mmio-bus\s+dev: virtio-blk-device`)
+			if qtree := qmpHuman(t, qconn, "info qtree"); mmio != onMMIO.MatchString(qtree) {
+				t.Errorf("virtio-blk-device in the qtree: %v, want %v:\n%s", !mmio, mmio, qtree)
 			}
 
 			if err := vm.Kill(); err != nil {
@@ -402,4 +448,38 @@ func writeNewc(buf *bytes.Buffer, ino int, name string, mode int, body []byte) {
 	pad()
 	buf.Write(body)
 	pad()
+}
+
+// TestRealProbeFeatures asks the real emulators for the block features: x86_64's q35 has no
+// virtio-mmio bus (QEMU's own words in the error), the virt machines have one, and an
+// unknown feature is an error without starting QEMU.
+func TestRealProbeFeatures(t *testing.T) {
+	bin := requireQEMU(t, X86_64.Binary())
+	dir := t.TempDir()
+	err := ProbeFeature(t.Context(), bin, "q35", dir, FeatureMMIO)
+	if err == nil || !strings.Contains(err.Error(), "virtio-bus") {
+		t.Errorf("virtio-mmio on q35: %v, want QEMU's \"No 'virtio-bus' bus\"", err)
+	}
+	if err := ProbeFeature(t.Context(), bin, "", dir, "aio=posix"); err == nil {
+		t.Error("an unknown feature probed fine")
+	}
+	fs := ProbeFeatures(t.Context(), bin, "q35", dir, []Feature{FeatureIOURing, FeatureNative, FeatureIOURing})
+	if len(fs) != 2 {
+		t.Errorf("ProbeFeatures = %v, want two features", fs)
+	}
+	t.Logf("x86_64: io_uring %v, native %v", fs[FeatureIOURing], fs[FeatureNative])
+	for _, a := range []Arch{AArch64, RISCV64} {
+		if p, err := exec.LookPath(a.Binary()); err == nil {
+			if err := ProbeFeature(t.Context(), p, a.Machine(), dir, FeatureMMIO); err != nil {
+				t.Errorf("%s: virtio-mmio on %s: %v", a, a.Machine(), err)
+			}
+			err := ProbeFeature(t.Context(), p, a.Machine(), dir, FeatureMMIOIOThread)
+			if _, kvm := os.Stat("/dev/kvm"); kvm != nil && (err == nil || !strings.Contains(err.Error(), "ioeventfd")) {
+				t.Errorf("%s: an iothread on virtio-mmio under TCG: %v, want QEMU's \"ioeventfd is required\"", a, err)
+			}
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+		t.Errorf("the probes left %v", left)
+	}
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
@@ -66,7 +68,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
 	if err := cr.setup(); err != nil {
-		cr.fail("", &hostError{err})
+		cr.fail(ctx, "", &hostError{err})
 	} else if c.Refused != "" {
 		res.Error = "refused before timing: " + c.Refused
 	} else if cr.checkTree(ctx, "before the cell") {
@@ -83,7 +85,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 				res.Commands = append(res.Commands, results.Command{Step: string(s.Kind), Argv: argv})
 			}
 			if err != nil {
-				cr.fail(s.Kind, err)
+				cr.fail(ctx, s.Kind, err)
 				break
 			}
 			if s.Kind == method.StepBuildImage && !cr.checkTree(ctx, "after the image build") {
@@ -246,8 +248,12 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 		if cr.r.hangFirstBoot > 0 && attempt == 1 {
 			vm.Args, timeout = append(slices.Clone(vm.Args), "-S"), cr.r.hangFirstBoot
 		}
-		heard, err := cr.bootOnce(ctx, &vm, timeout, logs)
-		if err == nil || heard || !errors.Is(err, guest.ErrTimedOut) || attempt == bootAttempts {
+		silence := cr.r.bootSilence()
+		if attempt == bootAttempts {
+			silence = 0 // the last attempt waits out the boot timeout
+		}
+		heard, err := cr.bootOnce(ctx, &vm, timeout, silence, logs)
+		if err == nil || heard || !(errors.Is(err, guest.ErrTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
 			return err
 		}
 		// The agent never spoke: the guest hung in its boot, which says nothing of the
@@ -270,16 +276,49 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 // next time. The time of a hung attempt is not the boot phase's; the cell warns of it.
 const bootAttempts = 2
 
-// bootOnce starts the guest and waits up to timeout for the agent's modules report. heard
-// says whether the agent sent anything at all.
-func (cr *cellRun) bootOnce(ctx context.Context, s *guest.Session, timeout time.Duration, logs guest.Logs) (heard bool, err error) {
+// BootSilence is how long the console of a guest that prints its boot (arch.Arch.EarlyCon)
+// may stay still before its kernel runs the agent, before the boot is taken as hung
+// (errBootHung) and booted again. On a host loaded 30 to 40 deep, riscv64 kernels went up to
+// about 25 s without a line.
+const BootSilence = time.Minute
+
+// bootSilence is BootSilence for a guest that prints its boot (an arch with an early console,
+// on its default machine), else 0: its console is not watched.
+func (r *Runner) bootSilence() time.Duration {
+	if r.silence != 0 {
+		return r.silence
+	}
+	if a, err := arch.Lookup(r.Exp.Guest.Arch); err == nil && a.EarlyCon != "" && cmp.Or(r.Exp.QEMU.Machine, a.Machine) == a.Machine {
+		return BootSilence
+	}
+	return 0
+}
+
+// bootOnce starts the guest and waits up to timeout for the agent's modules report; while the
+// agent has not spoken, a console still for silence (if not 0) ends the wait with errBootHung.
+// heard says whether the agent sent anything at all.
+func (cr *cellRun) bootOnce(ctx context.Context, s *guest.Session, timeout, silence time.Duration, logs guest.Logs) (heard bool, err error) {
 	cr.guest, err = s.Start(ctx, logs)
 	if err != nil {
 		return false, err
 	}
 	deadline := cr.guest.Started().Add(timeout)
+	watch := consoleWatch{path: cr.c.Console(), at: cr.guest.Started()}
 	for {
-		ev, err := cr.guest.Next(ctx, deadline, "the agent to start (boot timeout "+timeout.String()+")")
+		until := deadline
+		if look := time.Now().Add(time.Second); silence > 0 && !heard && look.Before(deadline) {
+			until = look
+		}
+		ev, err := cr.guest.Next(ctx, until, "the agent to start (boot timeout "+timeout.String()+")")
+		if errors.Is(err, guest.ErrTimedOut) && time.Now().Before(deadline) {
+			if watch.still() < silence {
+				continue
+			}
+			return heard, fmt.Errorf("%w: the kernel's console was still for %s before it ran the agent%s", errBootHung, silence, cr.guest.ConsoleNote())
+		}
+		if err != nil && !heard && !errors.Is(err, guest.ErrTimedOut) {
+			return heard, startupExit(cr.guest, err)
+		}
 		if err != nil {
 			return heard, err
 		}
@@ -374,6 +413,9 @@ func (cr *cellRun) record(r *protocol.Result) {
 	g.WorkloadSeconds, g.Files, g.Symlinks, g.Bytes, g.Entries = r.Seconds, r.Files, r.Symlinks, r.Bytes, r.Entries
 	g.VerifySeconds = r.VerifySeconds
 	g.PageFaults, g.MajorFaults = r.PageFaults, r.MajorFaults
+	if d := r.DAX; d != nil {
+		g.DAX = &results.DAXFaults{PMD: d.PMD, PMDFallback: d.PMDFallback, PTE: d.PTE}
+	}
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		code := r.ExitCode
 		cr.res.ExitCode = &code

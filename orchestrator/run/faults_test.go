@@ -332,8 +332,14 @@ workload: {builtin: read-all, timeout: 5m}
 	if len(fr.cells) != 2 {
 		t.Fatalf("%d results, want 2", len(fr.cells))
 	}
+	// ext4 builds with the host's mkfs.ext4, or with the fetched mke2fs where the host's
+	// reads no tar (Debian 12): either way the error names the tool, not its loader.
+	mkfs := "mkfs.ext4"
+	if strings.Contains(strings.Join(fr.cells[0].Commands[0].Argv, " "), "mke2fs") {
+		mkfs = "mke2fs"
+	}
 	for i, want := range []string{
-		"build-image: mkfs.ext4: exit status 1; its output ends: ",
+		"build-image: " + mkfs + ": exit status 1; its output ends: ",
 		`build-image: squashfs exclusion list ` + filepath.Join(fr.out, "work", "squashfs__asis__r1", "exclude.list") +
 			`: path "build/out\nput" holds a newline, which a mksquashfs exclusion list cannot name`,
 	} {

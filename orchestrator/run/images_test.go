@@ -1,10 +1,12 @@
 package run
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
+	"github.com/vmfsbench/vmfsbench/results"
 )
 
 // TestImageMethods boots a guest on each image method's image of a synthetic tree with the
@@ -19,9 +21,13 @@ func TestImageMethods(t *testing.T) {
 		hostLog      []string // what host.log must say
 	}{
 		{"squashfs", "squashfs: {compression: none}", []string{"-wildcards -ef", "3 excluded paths: .git, build/stage1, build/stage2"}},
-		{"erofs", "erofs: {compression: lz4}", []string{"--exclude-path=.git --exclude-path=build/stage1 --exclude-path=build/stage2"}},
+		// Every block parameter away from its default, in the -blockdev form.
+		{"erofs", "erofs: {compression: lz4, aio: io_uring, cache_direct: true, iothread: true, queues: 2}",
+			[]string{"--exclude-path=.git --exclude-path=build/stage1 --exclude-path=build/stage2"}},
 		{"ext4", "ext4: {size: auto}", []string{"ext4: image built in"}},
-		{"squashfs upper disk", "squashfs: {compression: lz4, upper: disk}", []string{"scratch.ext4 1048576k"}},
+		// Linux AIO and an iothread on the tree's disk, in the -blockdev form; the scratch
+		// disk behind it keeps QEMU's defaults.
+		{"squashfs upper disk", "squashfs: {compression: lz4, upper: disk, aio: native, cache_direct: true, iothread: true}", []string{"scratch.ext4 1048576k"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, host := runOnMappedTree(t, tc.method)
@@ -42,7 +48,27 @@ func TestImageMethods(t *testing.T) {
 						res.Facts["ext4_route"], res.Facts["mke2fs"])
 				}
 			}
+			if strings.Contains(tc.method, "aio:") {
+				boot := bootCommand(t, res)
+				for _, want := range []string{",aio=" + res.Params["aio"].(string) + ",cache.direct=on", "iothread=io0"} {
+					if !strings.Contains(boot, want) {
+						t.Errorf("the boot command lacks %q: %s", want, boot)
+					}
+				}
+			}
 			t.Logf("phases %v facts %v", res.Phases, res.Facts)
 		})
 	}
+}
+
+// bootCommand is the QEMU command line the cell ran, as recorded.
+func bootCommand(t *testing.T, res *results.Cell) string {
+	t.Helper()
+	for _, c := range res.Commands {
+		if strings.HasPrefix(filepath.Base(c.Argv[0]), "qemu-system-") {
+			return strings.Join(c.Argv, " ")
+		}
+	}
+	t.Fatalf("no QEMU command recorded: %+v", res.Commands)
+	return ""
 }

@@ -19,8 +19,8 @@ import (
 // virtio-pmem mounted with DAX: read-all must see the host's digest, the agent's DAX check
 // must pass (a cell fails if mountinfo shows DAX off), --verify's write at the tree's root
 // must succeed (ext4 is mounted read-write on its private mapping) and the image file must
-// hash the same after the guest ran as right after it was built. The memory figures are
-// recorded.
+// hash the same after the guest ran as right after it was built. The memory figures and the
+// DAX fault counts are recorded.
 func TestPmemEveryTree(t *testing.T) {
 	needGuest(t)
 	odd := filepath.Join(t.TempDir(), "odd tree")
@@ -64,6 +64,11 @@ func TestPmemEveryTree(t *testing.T) {
 				}
 				if res.Guest.PageFaults <= 0 {
 					t.Errorf("%s: no page faults counted over the workload: %+v", res.ID, res.Guest)
+				}
+				// read-all reads through read(2), which takes no DAX fault: the counts are
+				// there, and zero.
+				if d := res.Guest.DAX; d == nil || d.PMD+d.PMDFallback+d.PTE != 0 {
+					t.Errorf("%s: DAX faults %+v, want counted and none for read-all", res.ID, d)
 				}
 				if res.Guest.VerifySeconds <= 0 || res.Phases[results.PhaseVerify] <= 0 {
 					t.Errorf("%s: no digest pass recorded: guest %+v, phases %v", res.ID, res.Guest, res.Phases)

@@ -46,6 +46,7 @@ type OutDir struct {
 	Shard  Shard
 	lock   *os.File // the run's lock, or the shard's
 	shared *os.File // a shard's shared lock on the run's lock file
+	made   string   // the shard's lock file, when this open made it (Discard removes it)
 }
 
 // OpenOut opens dir as the run directory of a run of specFile (resume false) or of a
@@ -164,21 +165,43 @@ func takeOut(dir string, spec []byte) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	done, err := results.FinishedCells(dir)
-	if err == nil && len(done) > 0 {
-		err = fmt.Errorf("%s %w (%d finished cells); choose another -o, or continue it with --resume %s", dir, ErrHoldsRun, len(done), dir)
-	}
-	if err == nil {
-		// An early exit left it, or it is empty: a run with no result yet starts afresh.
-		os.Remove(filepath.Join(dir, results.RunMetaFile))
-		os.Remove(filepath.Join(dir, FingerprintFile))
-		err = fillOut(dir, spec)
-	}
-	if err != nil {
+	if err := renew(dir, spec); err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return lock, nil
+}
+
+// renew makes the locked run directory dir a new run of spec, unless it holds finished cells
+// (ErrHoldsRun): an early exit left it, or it is empty, and a run with no result yet starts
+// afresh.
+func renew(dir string, spec []byte) error {
+	done, err := results.FinishedCells(dir)
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		return fmt.Errorf("%s %w (%d finished cells); choose another -o, or continue it with --resume %s", dir, ErrHoldsRun, len(done), dir)
+	}
+	os.Remove(filepath.Join(dir, results.RunMetaFile))
+	os.Remove(filepath.Join(dir, FingerprintFile))
+	return fillOut(dir, spec)
+}
+
+// Renew makes o, a run directory opened to resume, a new run of specFile as OpenOut does for
+// a new run: refused (ErrHoldsRun) when it holds finished cells, else its spec.yaml replaced
+// and its run.json removed. Opening to resume first lets a caller look at the directory under
+// its lock before anything in it changes (vmfsbench slurm: no job of it still queued).
+func (o *OutDir) Renew(specFile string) error {
+	data, err := os.ReadFile(specFile)
+	if err != nil {
+		return err
+	}
+	if err := renew(o.Dir, data); err != nil {
+		return err
+	}
+	o.SpecFile, o.Meta, o.Done = specFile, nil, map[string]*results.Cell{}
+	return nil
 }
 
 // resumeOut opens the run directory dir to resume it.

@@ -57,6 +57,8 @@ type Runner struct {
 	hangFirstBoot time.Duration
 	// AccelProbe is the command of the accelerator probe's guest, when it booted one.
 	AccelProbe []string
+	// silence, a test hook, replaces bootSilence's value.
+	silence time.Duration
 }
 
 // Options are the run-wide choices of `vmfsbench run`.
@@ -103,6 +105,10 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.note("tree.path %s is not a directory here: the commands name it, but the image sizes and excluded paths are not known", h.Tree)
 	} else if err := r.probeTree(ctx); err != nil {
 		return nil, err
+	} else if err := r.emptyTree(); err != nil && !o.Lenient {
+		return nil, err
+	} else if err != nil {
+		r.note("%v", err)
 	} else if !o.Lenient {
 		if r.TreeAtStart, err = r.takeFingerprint(ctx); err != nil {
 			return nil, err

@@ -56,19 +56,35 @@ func OpenShard(dir, specFile string, resume bool, sh Shard) (*OutDir, error) {
 	if o.shared, err = sharedLock(filepath.Join(dir, LockFile), dir); err != nil {
 		return nil, err
 	}
-	if o.lock, err = newLock(filepath.Join(dir, ShardLockFile(sh)), dir); err != nil {
+	lockFile := filepath.Join(dir, ShardLockFile(sh))
+	if _, err := os.Lstat(lockFile); errors.Is(err, fs.ErrNotExist) {
+		o.made = lockFile
+	}
+	if o.lock, err = newLock(lockFile, dir); err != nil {
 		o.shared.Close()
 		return nil, fmt.Errorf("shard %s: %w", sh, err)
 	}
 	if err := otherSplits(dir, sh); err != nil {
-		o.Close()
+		o.Discard()
 		return nil, err
 	}
 	if err := o.load(); err != nil {
-		o.Close()
+		o.Discard()
 		return nil, err
 	}
 	return o, nil
+}
+
+// Discard closes o for a caller that refuses to use it: a shard's lock file that this open
+// made is removed, so that a refused shard leaves nothing in the directory.
+func (o *OutDir) Discard() error {
+	if o == nil || o.lock == nil {
+		return nil
+	}
+	if o.made != "" {
+		os.Remove(o.made) // under its lock: no other shard holds it
+	}
+	return o.Close()
 }
 
 // makeShared makes dir the run directory of specFile when it does not exist or is empty, or

@@ -204,3 +204,49 @@ func TestOpenShard(t *testing.T) {
 		t.Errorf("non-run directory: %v", err)
 	}
 }
+
+// TestShardRefusedLeavesNoLockFile: a shard refused once it has taken its lock (beside shards
+// of another N, or resuming with a spec not the run's) leaves no lock file of its own, and
+// Discard removes only a lock file its open made.
+func TestShardRefusedLeavesNoLockFile(t *testing.T) {
+	tmp := t.TempDir()
+	specFile := writeSpec(t, tmp, "version: 1\nname: a\n")
+	out := filepath.Join(tmp, "run")
+	running, err := OpenShard(out, specFile, false, Shard{0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockFiles := func() []string {
+		m, _ := filepath.Glob(filepath.Join(out, LockFile+".*"))
+		for i := range m {
+			m[i] = filepath.Base(m[i])
+		}
+		return m
+	}
+	if _, err := OpenShard(out, specFile, true, Shard{1, 3}); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "must agree on N") {
+		t.Fatalf("shard 1/3 beside shard 0/2: %v", err)
+	}
+	other := filepath.Join(tmp, "other.yaml")
+	os.WriteFile(other, []byte("version: 1\nname: b\n"), 0o644)
+	if _, err := OpenShard(out, other, true, Shard{1, 2}); err == nil || !strings.Contains(err.Error(), "spec changed") {
+		t.Fatalf("shard 1/2 resuming with another spec: %v", err)
+	}
+	if got := lockFiles(); len(got) != 1 || got[0] != ShardLockFile(Shard{0, 2}) {
+		t.Errorf("lock files after two refused shards: %v, want only the running shard's", got)
+	}
+	// Discarding an open whose lock file was there before keeps it; one that made it, not.
+	running.Close()
+	again, err := OpenShard(out, specFile, true, Shard{0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Discard()
+	made, err := OpenShard(out, specFile, true, Shard{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made.Discard()
+	if got := lockFiles(); len(got) != 1 || got[0] != ShardLockFile(Shard{0, 2}) {
+		t.Errorf("lock files after discarding: %v, want shard 0/2's", got)
+	}
+}

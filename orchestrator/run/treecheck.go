@@ -120,3 +120,16 @@ func (r *Runner) treeDigest() string {
 	}
 	return r.treeSum
 }
+
+// emptyTree refuses a tree that holds no file or symlink after its exclusions: every cell
+// would measure nothing, and say ok.
+func (r *Runner) emptyTree() error {
+	if s := r.Host.Size; s.Files+s.Symlinks > 0 {
+		return nil
+	}
+	if len(r.Exp.Tree.Exclude) > 0 {
+		return fmt.Errorf("%s: tree.exclude leaves no file of %s (%d rules): every cell would measure an empty tree; loosen the rules",
+			r.Exp.File, r.Host.Tree, len(r.Exp.Tree.Exclude))
+	}
+	return fmt.Errorf("%s: the tree %s holds no file: every cell would measure an empty tree", r.Exp.File, r.Host.Tree)
+}

@@ -30,7 +30,10 @@ var killSignals = []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIG
 // hostFault reports why err, the failure of the cell's step of kind k, is the host's and not
 // the method's, or "" when it is the method's: the tree changed under the cell, the results
 // disk is full, a host tool is gone, or a host process (a tool, QEMU) was killed by a signal.
-func (cr *cellRun) hostFault(k method.StepKind, err error) string {
+// A process (a tool, QEMU) killed by a signal counts only while the cell's context still
+// runs: a cell aborted (a helper daemon died) or interrupted has its processes killed by
+// vmfsbench itself.
+func (cr *cellRun) hostFault(ctx context.Context, k method.StepKind, err error) string {
 	var ee *exec.ExitError
 	var he *hostError
 	switch {
@@ -42,13 +45,13 @@ func (cr *cellRun) hostFault(k method.StepKind, err error) string {
 		return "a host tool is missing"
 	case errors.Is(err, syscall.ENOSPC) && k != method.StepWorkload:
 		return "the host's disk is full"
-	case errors.As(err, &ee) && killed(ee):
+	case errors.As(err, &ee) && killed(ee) && ctx.Err() == nil:
 		return "a host process was killed"
 	case k != method.StepWorkload && k != method.StepMount && strings.Contains(strings.ToLower(err.Error()), "no space left on device") &&
 		!strings.Contains(err.Error(), "the guest says") && diskNearlyFull(cr.c.Work):
 		return "the host's disk is full"
 	}
-	if cr.guest != nil {
+	if cr.guest != nil && ctx.Err() == nil {
 		if exited, qerr := cr.guest.Exited(); exited && errors.As(qerr, &ee) && killed(ee) {
 			return "QEMU was killed"
 		}
@@ -81,13 +84,13 @@ func diskNearlyFull(dir string) bool {
 
 // fail records err as the cell's failure in step (a step kind, or "" before any step) and
 // whether the host caused it.
-func (cr *cellRun) fail(k method.StepKind, err error) {
+func (cr *cellRun) fail(ctx context.Context, k method.StepKind, err error) {
 	if k == "" {
 		cr.res.Error = err.Error()
 	} else {
 		cr.res.Error = fmt.Sprintf("%s: %v", k, err)
 	}
-	if why := cr.hostFault(k, err); why != "" {
+	if why := cr.hostFault(ctx, k, err); why != "" {
 		cr.hostCause = why
 	}
 }
@@ -98,7 +101,7 @@ func (cr *cellRun) fail(k method.StepKind, err error) {
 func (cr *cellRun) checkTree(ctx context.Context, when string) bool {
 	cr.res.Tree = cr.r.treeDigest()
 	if err := cr.r.checkTree(ctx, "the run started ("+when+")"); err != nil {
-		cr.fail("", err)
+		cr.fail(ctx, "", err)
 		return false
 	}
 	return true

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -40,11 +41,32 @@ const (
 	ReportScript = "slurm-report.sbatch"
 )
 
-// ReportTime is the report job's time limit.
+// ReportTime is the report job's time limit, unless the tasks' is shorter.
 const ReportTime = 30 * time.Minute
 
-// Check refuses what a batch script cannot carry: paths with white space or %, which
-// #SBATCH lines and Slurm's file name patterns would misread, and a job without tasks.
+// ReportTime is the report job's time limit: ReportTime, or the tasks' limit when that is
+// shorter, so that the report fits in whatever partition the tasks fit in.
+func (j Job) ReportTime() time.Duration {
+	if j.Time > 0 && j.Time < ReportTime {
+		return j.Time
+	}
+	return ReportTime
+}
+
+// MaxTime is the longest time limit vmfsbench asks of Slurm: Slurm 22.05 keeps a limit in
+// seconds in 32 bits and turns a longer one into another limit without a word (measured:
+// 24856 days became 2957761 days, 49711 days became 17 hours).
+const MaxTime = 24855 * 24 * time.Hour
+
+// ownOptions are the sbatch options vmfsbench writes itself: given again through Extra they
+// would silently override its own (or, for the partition, escape the time limit's check).
+var ownOptions = []string{"--array", "-a", "--time", "-t", "--partition", "-p", "--output", "-o",
+	"--job-name", "-J", "--dependency", "-d"}
+
+// Check refuses what a batch script cannot carry: a value with a control character (a newline
+// would start a line of the script, which runs), paths with white space or %, which #SBATCH
+// lines and Slurm's file name patterns would misread, an extra option that is no option or is
+// one vmfsbench sets, a time limit Slurm cannot hold, and a job without tasks.
 func (j Job) Check() error {
 	for _, p := range []struct{ what, path string }{{"run directory", j.Dir}, {"spec", j.Spec}, {"vmfsbench binary", j.Binary}} {
 		if !strings.HasPrefix(p.path, "/") {
@@ -53,6 +75,38 @@ func (j Job) Check() error {
 		if strings.ContainsAny(p.path, " \t\n%'\"\\$`") {
 			return fmt.Errorf("the %s %q holds white space, a quote or one of %%$\\`, which a batch script cannot carry; choose another path", p.what, p.path)
 		}
+	}
+	type value struct{ what, v string }
+	values := []value{{"run directory", j.Dir}, {"spec", j.Spec}, {"vmfsbench binary", j.Binary}, {"job name", j.Name}, {"partition", j.Partition}}
+	for _, a := range j.Extra {
+		values = append(values, value{"sbatch option", a})
+	}
+	for _, a := range j.RunArgs {
+		values = append(values, value{"argument of vmfsbench run", a})
+	}
+	for _, v := range values {
+		if i := strings.IndexFunc(v.v, isControl); i >= 0 {
+			return fmt.Errorf("the %s %q holds the control character %U, which a batch script cannot carry (a newline would start a line of the script)", v.what, v.v, []rune(v.v[i:])[0])
+		}
+	}
+	if strings.ContainsAny(j.Partition, " \t") {
+		return fmt.Errorf("the partition %q holds white space", j.Partition)
+	}
+	for _, a := range j.Extra {
+		if !strings.HasPrefix(a, "-") {
+			return fmt.Errorf("the sbatch option %q is not an option: want one such as --account=A", a)
+		}
+		name, _, _ := strings.Cut(a, "=")
+		name = strings.Fields(name)[0] // "--time 10"
+		if len(name) > 2 && !strings.HasPrefix(name, "--") {
+			name = name[:2] // -pshort
+		}
+		if slices.Contains(ownOptions, name) {
+			return fmt.Errorf("the sbatch option %q is one vmfsbench writes itself; use vmfsbench slurm's own flag (--partition, --time) or leave it out", a)
+		}
+	}
+	if j.Time <= 0 || j.Time > MaxTime {
+		return fmt.Errorf("a task's time limit of %s is more than Slurm can hold (%s); split the cells over more --tasks or lower the spec's timeouts", FormatTime(j.Time), FormatTime(MaxTime))
 	}
 	if j.Tasks < 1 || len(j.Array) == 0 {
 		return errors.New("no task to submit")
@@ -63,6 +117,12 @@ func (j Job) Check() error {
 		}
 	}
 	return nil
+}
+
+// isControl reports whether r is a control character (C0, DEL, C1) or a Unicode line or
+// paragraph separator.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029'
 }
 
 // Script is the job array's batch script: task I runs shard I/N of the run, resuming it, so
@@ -101,7 +161,7 @@ func (j Job) ReportScriptText() string {
 	p("# The report of the run in %s, once every task of its job array has ended; written by vmfsbench slurm.\n", j.Dir)
 	p("#SBATCH --job-name=%s-report\n", j.Name)
 	p("#SBATCH --nodes=1\n#SBATCH --ntasks=1\n")
-	p("#SBATCH --time=%s\n", FormatTime(ReportTime))
+	p("#SBATCH --time=%s\n", FormatTime(j.ReportTime()))
 	p("#SBATCH --output=%s/%s/report-%%j.out\n", j.Dir, LogDir)
 	if j.Partition != "" {
 		p("#SBATCH --partition=%s\n", j.Partition)
@@ -171,14 +231,25 @@ const CellMargin = 5 * time.Minute
 const StartMargin = 10 * time.Minute
 
 // TaskTime is the time limit of a task of cells cells whose guests boot within boot and
-// whose workload runs within workload: the most its cells can take, with margins.
+// whose workload runs within workload: the most its cells can take, with margins. A sum
+// beyond what a time.Duration holds is the largest one (which Check refuses).
 func TaskTime(cells int, boot, workload time.Duration) time.Duration {
-	return StartMargin + time.Duration(cells)*(boot+workload+CellMargin)
+	per := boot + workload + CellMargin
+	if boot < 0 || workload < 0 || per < boot || cells < 0 {
+		return math.MaxInt64
+	}
+	if cells > 0 && per > (math.MaxInt64-StartMargin)/time.Duration(cells) {
+		return math.MaxInt64
+	}
+	return StartMargin + time.Duration(cells)*per
 }
 
 // FormatTime writes d as sbatch --time wants it, rounded up to the minute: "D-HH:MM:SS".
 func FormatTime(d time.Duration) string {
-	m := int64((d + time.Minute - 1) / time.Minute)
+	m := int64(d / time.Minute)
+	if d%time.Minute != 0 {
+		m++
+	}
 	if m < 1 {
 		m = 1
 	}
@@ -198,43 +269,114 @@ func ParseJobID(out []byte) (string, error) {
 	return id, nil
 }
 
-// Task is a job, or a task of a job array, as squeue or scontrol shows it.
-type Task struct {
-	ID    string // "12", "12_3", or "12_[4-7]" for array tasks not yet started
-	State string // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, ...
-}
-
-// SqueueArgs lists the jobs ids, one "ID STATE" line each, no header.
-func SqueueArgs(ids []string) []string {
-	return []string{"squeue", "--noheader", "--jobs=" + strings.Join(ids, ","), "--format=%i %T"}
-}
-
-// ParseSqueue reads SqueueArgs' output.
-func ParseSqueue(out []byte) ([]Task, error) {
-	var tasks []Task
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) != 2 {
-			return nil, fmt.Errorf("squeue line %q: want ID STATE", sc.Text())
-		}
-		tasks = append(tasks, Task{ID: f[0], State: f[1]})
+// ParseTime reads a time limit as Slurm writes one: "MM", "MM:SS", "HH:MM:SS", "D-HH",
+// "D-HH:MM" or "D-HH:MM:SS"; "UNLIMITED" and "INFINITE" are 0, no limit.
+func ParseTime(s string) (time.Duration, error) {
+	if s == "UNLIMITED" || s == "INFINITE" {
+		return 0, nil
 	}
-	return tasks, nil
+	bad := fmt.Errorf("%q is not a Slurm time limit", s)
+	var days int64
+	rest := s
+	if d, r, ok := strings.Cut(s, "-"); ok {
+		n, err := strconv.ParseInt(d, 10, 32)
+		if err != nil || n < 0 {
+			return 0, bad
+		}
+		days, rest = n, r
+	}
+	var f []int64
+	for _, p := range strings.Split(rest, ":") {
+		n, err := strconv.ParseInt(p, 10, 32)
+		if err != nil || n < 0 {
+			return 0, bad
+		}
+		f = append(f, n)
+	}
+	var h, m, sec int64
+	switch {
+	case len(f) > 3, strings.Contains(s, "-") && len(f) == 0:
+		return 0, bad
+	case strings.Contains(s, "-"): // D-HH[:MM[:SS]]
+		h = f[0]
+		if len(f) > 1 {
+			m = f[1]
+		}
+		if len(f) > 2 {
+			sec = f[2]
+		}
+	case len(f) == 3:
+		h, m, sec = f[0], f[1], f[2]
+	case len(f) == 2:
+		m, sec = f[0], f[1]
+	default:
+		m = f[0]
+	}
+	return time.Duration(((days*24+h)*60+m)*60+sec) * time.Second, nil
 }
 
-// ScontrolArgs shows a job, one line per job or array task.
-func ScontrolArgs(id string) []string {
-	return []string{"scontrol", "--oneliner", "show", "job", id}
+// Partition is what vmfsbench needs to know of a Slurm partition.
+type Partition struct {
+	Name    string
+	Default bool          // the partition of jobs that name none
+	MaxTime time.Duration // 0: no limit
+	State   string        // UP, DOWN, DRAIN, INACTIVE
 }
 
-// ParseScontrol reads ScontrolArgs' output: each record's ArrayJobId_ArrayTaskId (or JobId)
-// and JobState.
-func ParseScontrol(out []byte) ([]Task, error) {
-	var tasks []Task
+// PartitionArgs shows every partition, one line each.
+func PartitionArgs() []string {
+	return []string{"scontrol", "--oneliner", "show", "partition"}
+}
+
+// ParsePartitions reads PartitionArgs' output.
+func ParsePartitions(out []byte) ([]Partition, error) {
+	var parts []Partition
+	for _, kv := range records(out) {
+		if kv["PartitionName"] == "" {
+			return nil, fmt.Errorf("scontrol show partition: a line without PartitionName")
+		}
+		p := Partition{Name: kv["PartitionName"], Default: kv["Default"] == "YES", State: kv["State"]}
+		var err error
+		if p.MaxTime, err = ParseTime(kv["MaxTime"]); err != nil {
+			return nil, fmt.Errorf("scontrol show partition %s: MaxTime: %w", p.Name, err)
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// PickPartition is the partition of parts whose limits a job asking for name gets: the
+// default partition for "", or of a list "a,b" (Slurm runs the job in whichever can) the
+// one with the longest MaxTime.
+func PickPartition(parts []Partition, name string) (Partition, error) {
+	var names []string
+	for _, p := range parts {
+		names = append(names, p.Name)
+	}
+	if name == "" {
+		for _, p := range parts {
+			if p.Default {
+				return p, nil
+			}
+		}
+		return Partition{}, fmt.Errorf("the cluster has no default partition: name one with --partition (it has %s)", strings.Join(names, ", "))
+	}
+	var best Partition
+	for i, n := range strings.Split(name, ",") {
+		k := slices.Index(names, n)
+		if k < 0 {
+			return Partition{}, fmt.Errorf("the cluster has no partition %q (it has %s)", n, strings.Join(names, ", "))
+		}
+		if p := parts[k]; i == 0 || best.MaxTime != 0 && (p.MaxTime == 0 || p.MaxTime > best.MaxTime) {
+			best = p
+		}
+	}
+	return best, nil
+}
+
+// records reads scontrol --oneliner output: one map of Key=Value fields per non-empty line.
+func records(out []byte) []map[string]string {
+	var recs []map[string]string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -247,8 +389,72 @@ func ParseScontrol(out []byte) ([]Task, error) {
 				kv[k] = v
 			}
 		}
+		recs = append(recs, kv)
+	}
+	return recs
+}
+
+// Task is a job, or a task of a job array, as squeue or scontrol shows it.
+type Task struct {
+	ID     string // "12", "12_3", or "12_[4-7]" for array tasks not yet started
+	State  string // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, ...
+	Reason string // why it is in its state, as squeue says (Priority, Resources, ...); "None"
+}
+
+// SqueueArgs lists the jobs ids, one "ID STATE REASON" line each, no header.
+func SqueueArgs(ids []string) []string {
+	return []string{"squeue", "--noheader", "--jobs=" + strings.Join(ids, ","), "--format=%i %T %r"}
+}
+
+// ParseSqueue reads SqueueArgs' output.
+func ParseSqueue(out []byte) ([]Task, error) {
+	var tasks []Task
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 3 {
+			return nil, fmt.Errorf("squeue line %q: want ID STATE REASON", sc.Text())
+		}
+		tasks = append(tasks, Task{ID: f[0], State: f[1], Reason: strings.Join(f[2:], " ")})
+	}
+	return tasks, nil
+}
+
+// NeverStarts reports whether a job pending for reason (squeue's) waits for good: only a
+// change to the job or to the cluster's configuration lets it start, not the queue moving on.
+func NeverStarts(reason string) bool {
+	switch reason {
+	case "PartitionTimeLimit", "PartitionNodeLimit", "PartitionConfig", "BadConstraints",
+		"DependencyNeverSatisfied", "InvalidAccount", "InvalidQOS":
+		return true
+	}
+	// A per-job limit of the association or QOS: AssocMaxWallDurationPerJobLimit, ...
+	return (strings.HasPrefix(reason, "AssocMax") || strings.HasPrefix(reason, "QOSMax")) && strings.Contains(reason, "PerJob")
+}
+
+// PendingError is Wait's error for a task pending for a reason it never outlives
+// (NeverStarts). The jobs stay in the queue.
+type PendingError struct{ Task Task }
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("job %s is pending for %s, which waiting does not change", e.Task.ID, e.Task.Reason)
+}
+
+// ScontrolArgs shows a job, one line per job or array task.
+func ScontrolArgs(id string) []string {
+	return []string{"scontrol", "--oneliner", "show", "job", id}
+}
+
+// ParseScontrol reads ScontrolArgs' output: each record's ArrayJobId_ArrayTaskId (or JobId)
+// and JobState.
+func ParseScontrol(out []byte) ([]Task, error) {
+	var tasks []Task
+	for _, kv := range records(out) {
 		if kv["JobId"] == "" || kv["JobState"] == "" {
-			return nil, fmt.Errorf("scontrol line without JobId and JobState: %.80q", sc.Text())
+			return nil, fmt.Errorf("scontrol line without JobId and JobState")
 		}
 		t := Task{ID: kv["JobId"], State: kv["JobState"]}
 		if a, i := kv["ArrayJobId"], kv["ArrayTaskId"]; a != "" && i != "" {
@@ -301,6 +507,20 @@ func (c Client) Submit(ctx context.Context, argv []string) (string, error) {
 	return ParseJobID(out)
 }
 
+// Partition is the partition a job asking for name gets (see PickPartition), as scontrol
+// shows it now.
+func (c Client) Partition(ctx context.Context, name string) (Partition, error) {
+	out, err := c.exec(ctx, PartitionArgs())
+	if err != nil {
+		return Partition{}, err
+	}
+	parts, err := ParsePartitions(out)
+	if err != nil {
+		return Partition{}, err
+	}
+	return PickPartition(parts, name)
+}
+
 // Queued lists what squeue shows of the jobs ids. A job Slurm has forgotten is not listed.
 func (c Client) Queued(ctx context.Context, ids []string) ([]Task, error) {
 	out, err := c.exec(ctx, SqueueArgs(ids))
@@ -315,8 +535,9 @@ func (c Client) Queued(ctx context.Context, ids []string) ([]Task, error) {
 }
 
 // Wait polls the queue until none of the jobs ids is in it, calling seen with each task
-// whose state changed, and returns the final state of each task as scontrol still knows it
-// (nothing for a job it forgot).
+// whose state or reason changed, and returns the final state of each task as scontrol still
+// knows it (nothing for a job it forgot). A task pending for a reason that waiting does not
+// change (NeverStarts) ends the wait with a *PendingError.
 func (c Client) Wait(ctx context.Context, ids []string, seen func(Task)) ([]Task, error) {
 	poll := c.Poll
 	if poll == 0 {
@@ -329,10 +550,15 @@ func (c Client) Wait(ctx context.Context, ids []string, seen func(Task)) ([]Task
 			return nil, err
 		}
 		for _, t := range tasks {
-			if last[t.ID] != t.State && seen != nil {
+			if last[t.ID] != t.State+" "+t.Reason && seen != nil {
 				seen(t)
 			}
-			last[t.ID] = t.State
+			last[t.ID] = t.State + " " + t.Reason
+		}
+		for _, t := range tasks {
+			if t.State == "PENDING" && NeverStarts(t.Reason) {
+				return nil, &PendingError{t}
+			}
 		}
 		if len(tasks) == 0 {
 			break

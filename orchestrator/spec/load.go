@@ -332,6 +332,8 @@ func (d *decoder) experiment(n *yaml.Node, e *Experiment) {
 			if s, ok := d.str(v, f); ok {
 				if !nameRE.MatchString(s) {
 					d.fail(v, f, "%q is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)", s)
+				} else if len(s) > MaxNameLen {
+					d.fail(v, f, "a name of %d bytes is too long for the results directory it names (at most %d)", len(s), MaxNameLen)
 				}
 				e.Name = s
 			}
@@ -465,7 +467,16 @@ func (d *decoder) qemu(n *yaml.Node, field string, q *QEMU) {
 		"cpus":    func(v *yaml.Node, f string) { x, _ := d.integer(v, f, 1, 1024); q.CPUs = int(x) },
 		"memory":  func(v *yaml.Node, f string) { q.Memory, _ = d.size(v, f, 128<<20) },
 		"accel":   func(v *yaml.Node, f string) { q.Accel, _ = d.enum(v, f, "auto", "kvm", "tcg") },
-		"args":    func(v *yaml.Node, f string) { q.Args, _, _ = d.strList(v, f) },
+		"args": func(v *yaml.Node, f string) {
+			var pos []Pos
+			q.Args, pos, _ = d.strList(v, f)
+			for i, a := range q.Args {
+				if a == "-m" || a == "--m" || strings.HasPrefix(a, "-m=") || strings.HasPrefix(a, "--m=") {
+					d.failAt(pos[i], fmt.Sprintf("%s[%d]", f, i), "%s would override qemu.memory, which vmfsbench sizes the guest's devices by "+
+						"(pmem's memory slots, virtiofs' shared memory, the tmpfs a stream fills): set qemu.memory instead", a)
+				}
+			}
+		},
 		"boot_timeout": func(v *yaml.Node, f string) {
 			q.BootTimeout, _ = d.duration(v, f)
 		},

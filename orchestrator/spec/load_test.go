@@ -90,7 +90,8 @@ methods:
 
 // schemaMisses names the bad specs whose rule is beyond JSON Schema: YAML syntax, the
 // lower bound of a size written as a string, and gitignore rule syntax.
-var schemaMisses = map[string]bool{"memory too small": true, "bad exclude rule": true, "syntax error": true}
+var schemaMisses = map[string]bool{"memory too small": true, "bad exclude rule": true, "syntax error": true,
+	"duration past the bound": true, "duration past a Duration": true} // the schema bounds seconds, not a sum of units
 
 // badSpecs are small specs with one mistake each and the exact error they must give. The
 // schema test (schemas/) checks that the JSON Schema rejects them too.
@@ -110,7 +111,7 @@ var badSpecs = []struct {
 	{"unknown method", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - nfs: {}\n",
 		"bad.yaml:5:5: methods[0]: unknown method \"nfs\", expected one of " + strings.Join(method.Names(), ", ")},
 	{"unknown param", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {level: 3}\n",
-		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of block_size, compression, upper"},
+		"bad.yaml:5:16: methods[0].squashfs.level: unknown field; expected one of aio, block_size, bus, cache_direct, compression, iothread, queues, upper"},
 	{"block size not power of two", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - squashfs: {block_size: 100KiB}\n",
 		"bad.yaml:5:28: methods[0].squashfs.block_size: 102400 is not a power of two"},
 	{"queue size over cap", "version: 1\nname: x\ntree: {path: /t}\nmethods:\n  - virtiofs: {queue_size: 2048}\n",
@@ -119,6 +120,12 @@ var badSpecs = []struct {
 		"bad.yaml:4:16: qemu.memory: \"2 gigs\" is not a size (want e.g. 512000, 128KiB, 64GiB)"},
 	{"bad duration", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: soon}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:21: workload.timeout: \"soon\" is not a duration (want e.g. 90s, 30m, 2h)"},
+	{"duration past the bound", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: 400d}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: workload.timeout: duration \"400d\" is longer than 365d, the longest a spec takes"},
+	{"seconds past the bound", "version: 1\nname: x\ntree: {path: /t}\nworkload: {timeout: 31536001}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:21: workload.timeout: duration \"31536001\" is longer than 365d, the longest a spec takes"},
+	{"duration past a Duration", "version: 1\nname: x\ntree: {path: /t}\nqemu: {boot_timeout: 2562048h}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:22: qemu.boot_timeout: duration \"2562048h\" is longer than 365d, the longest a spec takes"},
 	{"both path and synthetic", "version: 1\nname: x\ntree: {path: /t, synthetic: {files: 600, bytes: 1MiB}}\nmethods: [ext4: {}]\n",
 		"bad.yaml:3:29: tree.synthetic: give either tree.path or tree.synthetic, not both"},
 	{"neither path nor synthetic", "version: 1\nname: x\ntree: {exclude: [.git]}\nmethods: [ext4: {}]\n",
@@ -149,6 +156,10 @@ var badSpecs = []struct {
 		"bad.yaml:5:17: methods[0].9p.msize: an empty list sweeps nothing; give at least one value"},
 	{"bad name", "version: 1\nname: my study\ntree: {path: /t}\nmethods: [ext4: {}]\n",
 		"bad.yaml:2:7: name: \"my study\" is not a valid name: use letters, digits, '.', '_' and '-' (it names the results directory)"},
+	{"name too long for a directory", "version: 1\nname: " + strings.Repeat("n", 253) + "\ntree: {path: /t}\nmethods: [ext4: {}]\n",
+		"bad.yaml:2:7: name: a name of 253 bytes is too long for the results directory it names (at most 252)"},
+	{"qemu.args overriding memory", "version: 1\nname: x\ntree: {path: /t}\nqemu: {args: [-m, 4G]}\nmethods: [ext4: {}]\n",
+		"bad.yaml:4:15: qemu.args[0]: -m would override qemu.memory, which vmfsbench sizes the guest's devices by (pmem's memory slots, virtiofs' shared memory, the tmpfs a stream fills): set qemu.memory instead"},
 	{"memory too small", "version: 1\nname: x\ntree: {path: /t}\nqemu: {memory: 64MiB}\nmethods: [ext4: {}]\n",
 		"bad.yaml:4:16: qemu.memory: 64MiB is too small, expected at least 128MiB"},
 	{"kernel without modules", "version: 1\nname: x\ntree: {path: /t}\nguest: {kernel: /k}\nmethods: [ext4: {}]\n",
@@ -222,10 +233,18 @@ func TestParseDuration(t *testing.T) {
 		{"2h", 2 * time.Hour, false}, {"90s", 90 * time.Second, false}, {"1h30m", 90 * time.Minute, false},
 		{"600", 10 * time.Minute, false}, {"1d", 24 * time.Hour, false},
 		{"0", 0, true}, {"-5m", 0, true}, {"soon", 0, true}, {"", 0, true}, {"99999999999999d", 0, true},
+		{"365d", MaxDuration, false}, {"8760h", MaxDuration, false}, {"31536000", MaxDuration, false},
+		{"366d", 0, true}, {"8761h", 0, true}, {"31536001", 0, true}, {"-99999999999", 0, true}, {"-3d", 0, true},
 	} {
 		got, err := ParseDuration(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+	// Too long, however written: past the bound, past a time.Duration, past an int64.
+	for _, in := range []string{"366d", "8761h", "2562048h", "9999999999999999999h", "99999999999999d", "99999999999999999999", "999999999999999999999d"} {
+		if _, err := ParseDuration(in); err == nil || !strings.Contains(err.Error(), "is longer than 365d") {
+			t.Errorf("ParseDuration(%q): %v, want it refused as too long", in, err)
 		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -37,6 +39,35 @@ func checkRule(r string) error {
 // MaxCells is the most cells a spec's matrix may have. The matrix is counted, never expanded,
 // before the cap is checked.
 const MaxCells = 100_000
+
+// MaxNameLen is the longest spec name: a directory name (NAME_MAX, 255 bytes) with room for
+// the suffix a second run of the same second gets (-2 ... -99).
+const MaxNameLen = 255 - 3
+
+// agentFiles are the files the base initramfs puts in the guest's root (the agent as /init,
+// busybox when the host has it): the tree cannot be mounted on them.
+var agentFiles = []string{"/init", "/bin/busybox"}
+
+// initramfsFiles are the guest files of the initramfs: the agent's and guest.files'.
+func initramfsFiles(e *Experiment) []string {
+	out := slices.Clone(agentFiles)
+	for g := range e.Guest.Files {
+		out = append(out, path.Clean("/"+g))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// initramfsFileWhy says what f of initramfsFiles is.
+func initramfsFileWhy(f string) string {
+	switch f {
+	case "/init":
+		return "the guest agent"
+	case "/bin/busybox":
+		return "busybox"
+	}
+	return "guest.files"
+}
 
 // reservedGuestDirs are guest directories the agent owns: the tree cannot be mounted on or
 // below them.
@@ -73,6 +104,12 @@ func (d *decoder) runnable(root *yaml.Node, e *Experiment) {
 		}
 	}
 	if mp := e.Guest.Mountpoint; mp != "" {
+		for _, f := range initramfsFiles(e) {
+			if mp == f || strings.HasPrefix(mp, f+"/") {
+				d.fail(nodeAt(root, "guest", "mountpoint"), "guest.mountpoint",
+					"%s is a file of the guest's initramfs (%s), not a directory the tree can be mounted on; choose another directory such as %s", f, initramfsFileWhy(f), DefaultMountpoint)
+			}
+		}
 		for _, r := range reservedGuestDirs {
 			if mp == r || strings.HasPrefix(mp, r+"/") {
 				d.fail(nodeAt(root, "guest", "mountpoint"), "guest.mountpoint",

@@ -139,7 +139,14 @@ func TestCommandAndMountpoint(t *testing.T) {
 		wantErrs(t, head+"guest: {mountpoint: "+mp+"}\n",
 			"bad.yaml:5:21: guest.mountpoint: "+mp+" is under /"+root+", which the guest's agent uses; choose another directory such as "+DefaultMountpoint)
 	}
-	for _, mp := range []string{"/procfs", "/home/dev", "/vmfsbench2"} {
+	for mp, what := range map[string]string{"/init": "/init is a file of the guest's initramfs (the guest agent)",
+		"/init/x": "/init is a file of the guest's initramfs (the guest agent)", "/bin/busybox": "/bin/busybox is a file of the guest's initramfs (busybox)"} {
+		wantErrs(t, head+"guest: {mountpoint: "+mp+"}\n",
+			"bad.yaml:5:21: guest.mountpoint: "+what+", not a directory the tree can be mounted on; choose another directory such as "+DefaultMountpoint)
+	}
+	wantErrs(t, head+"guest: {mountpoint: /opt/t, files: {/opt/t: /bin/true}}\n",
+		"bad.yaml:5:21: guest.mountpoint: /opt/t is a file of the guest's initramfs (guest.files), not a directory the tree can be mounted on; choose another directory such as "+DefaultMountpoint)
+	for _, mp := range []string{"/procfs", "/home/dev", "/vmfsbench2", "/initial", "/bin"} {
 		if _, errs := parseErrs(t, head+"guest: {mountpoint: "+mp+"}\n"); errs != nil {
 			t.Errorf("%s: %v", mp, errs)
 		}

@@ -190,9 +190,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "vmfsbench run: %v\n", err)
 		}
 	}
+	wrote := false // the report and chart, which are named below only when written
 	if report {
 		if _, err := results.Regenerate(dir, results.RegenerateOptions{}); err != nil {
-			fmt.Fprintf(stderr, "vmfsbench run: report: %v\n", err)
+			fmt.Fprintf(stderr, "vmfsbench run: no report written: %v; once that is mended: vmfsbench report %s\n", err, dir)
+		} else {
+			wrote = true
 		}
 	}
 	writeTable(stdout, res)
@@ -206,8 +209,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintf(stdout, "results in %s\n", dir)
-	if report {
-		fmt.Fprintf(stdout, "report    %s\nchart     %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "chart.svg"))
+	if wrote {
+		fmt.Fprintf(stdout, "report    %s\nchart     %s\n", filepath.Join(dir, results.ReportFile), filepath.Join(dir, results.ChartFile))
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
@@ -248,7 +251,7 @@ func openShard(dir, specFile string, shard run.Shard, all []plan.Cell) (*run.Out
 		return nil, err
 	}
 	if n := countSkipped(shard.Cells(all), od.Done); n > 0 {
-		od.Close()
+		od.Discard()
 		return nil, fmt.Errorf("%s %w: shard %s has %d finished cells; continue it with --resume %s --shard %s", dir, run.ErrHoldsRun, shard, n, dir, shard)
 	}
 	return od, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,32 +117,30 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
+	// One submission at a time per run directory: it stays locked from here until the job
+	// array is submitted and recorded in slurm.json, and a directory whose recorded jobs are
+	// still queued is refused, here and again under the lock.
+	var od *run.OutDir
+	defer func() { od.Close() }()
 	done := map[string]*results.Cell{}
 	if *resume != "" {
 		// The run's jobs must be over, its spec the same; it may have been started by run.
-		if err := slurmJobsGone(ctx, rec); err != nil {
+		if err := slurmJobsGone(ctx, dir); err != nil {
 			return usageError{err}
 		}
-		od, err := run.OpenOut(dir, specFile, true)
-		if err != nil {
+		if od, err = run.OpenOut(dir, specFile, true); err != nil {
 			return usagef("--resume %s: %v", dir, err)
 		}
+		if err := slurmJobsGone(ctx, dir); err != nil {
+			return usageError{err}
+		}
+		readJSON(filepath.Join(dir, slurmRecordFile), &rec)
 		done = od.Done
-		od.Close()
 		if *tasks == 0 {
 			*tasks = rec.Tasks
 		}
-	} else {
-		if dir, err = runDir(*out, e); err != nil {
-			return err
-		}
-		// Made now, as a run makes it (spec.yaml, cells/, the lock file), and left unlocked
-		// for the tasks.
-		od, err := run.OpenOut(dir, specFile, false)
-		if err != nil {
-			return usageError{err}
-		}
-		od.Close()
+	} else if dir, err = runDir(*out, e); err != nil {
+		return err
 	}
 	if *tasks == 0 {
 		*tasks = len(cells)
@@ -183,6 +182,14 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := job.Check(); err != nil {
 		return usageError{err}
 	}
+	if err := checkPartition(ctx, job, most, *limitArg != ""); err != nil {
+		return usageError{err}
+	}
+	if *resume == "" {
+		if od, err = openSubmission(ctx, dir, specFile); err != nil {
+			return usageError{err}
+		}
+	}
 	sharedNote(stderr, dir)
 	if err := os.MkdirAll(filepath.Join(dir, slurm.LogDir), 0o755); err != nil {
 		return usageError{err}
@@ -194,17 +201,26 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := results.WriteFileAtomic(reportScript, []byte(job.ReportScriptText())); err != nil {
 		return usageError{err}
 	}
+	// What was written before this submission, to tell afterwards whether its report job
+	// wrote a report.
+	before, _ := os.Stat(filepath.Join(dir, results.ReportFile))
 
 	arrayID, err := slurmClient.Submit(ctx, slurm.SubmitArgs(arrayScript))
 	if err != nil {
 		return usageError{err}
 	}
+	rec.Tasks, rec.Spec = *tasks, specFile
+	rec.Jobs = append(rec.Jobs, slurmSubmitted{Array: arrayID, Tasks: slurm.ArraySpec(todo), At: time.Now().UTC()})
+	if err := results.WriteJSON(filepath.Join(dir, slurmRecordFile), rec); err != nil {
+		fmt.Fprintf(stderr, "vmfsbench slurm: %v (the job array %s is submitted; no other submission into %s can see it)\n", err, arrayID, dir)
+	}
+	// Recorded: the tasks, which share the directory, may start.
+	od.Close()
 	reportID, err := slurmClient.Submit(ctx, slurm.ReportArgs(reportScript, arrayID))
 	if err != nil {
 		return usagef("the job array %s is submitted, but not its report (run vmfsbench report %s once it is done): %v", arrayID, dir, err)
 	}
-	rec.Tasks, rec.Spec = *tasks, specFile
-	rec.Jobs = append(rec.Jobs, slurmSubmitted{Array: arrayID, Report: reportID, Tasks: slurm.ArraySpec(todo), At: time.Now().UTC()})
+	rec.Jobs[len(rec.Jobs)-1].Report = reportID
 	if err := results.WriteJSON(filepath.Join(dir, slurmRecordFile), rec); err != nil {
 		fmt.Fprintf(stderr, "vmfsbench slurm: %v\n", err)
 	}
@@ -218,12 +234,20 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	final, err := slurmClient.Wait(ctx, []string{arrayID, reportID}, func(t slurm.Task) {
+		if t.State == "PENDING" {
+			fmt.Fprintf(stderr, "vmfsbench slurm: job %s %s (%s)\n", t.ID, t.State, t.Reason)
+			return
+		}
 		fmt.Fprintf(stderr, "vmfsbench slurm: job %s %s\n", t.ID, t.State)
 	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%w: stopped waiting; the jobs go on: squeue -j %s,%s", errCellsFailed, arrayID, reportID)
-		}
+	var pending *slurm.PendingError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: stopped waiting; the jobs go on: squeue -j %s,%s", errCellsFailed, arrayID, reportID)
+	case errors.As(err, &pending):
+		return fmt.Errorf("%w: the tasks cannot start: %v%s; the jobs stay in the queue: scancel %s %s, then submit again (vmfsbench slurm --resume %s)",
+			errCellsFailed, err, pendingHint(ctx, pending.Task.Reason, job), arrayID, reportID, dir)
+	case err != nil:
 		return usageError{err}
 	}
 	var bad []string
@@ -232,8 +256,73 @@ func cmdSlurm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			bad = append(bad, t.ID+" "+t.State)
 		}
 	}
-	fmt.Fprintf(stdout, "results in %s\nreport    %s\n", dir, filepath.Join(dir, results.ReportFile))
+	fmt.Fprintf(stdout, "results in %s\n", dir)
+	if after, err := os.Stat(filepath.Join(dir, results.ReportFile)); err == nil && (before == nil || !os.SameFile(before, after)) {
+		fmt.Fprintf(stdout, "report    %s\n", filepath.Join(dir, results.ReportFile))
+	} else {
+		fmt.Fprintf(stderr, "vmfsbench slurm: the report job %s wrote no report (its output: %s); once the cells are there: vmfsbench report %s\n",
+			reportID, filepath.Join(dir, slurm.LogDir, "report-"+reportID+".out"), dir)
+	}
 	return slurmStatus(dir, cells, bad)
+}
+
+// checkPartition refuses a job whose tasks' time limit is longer than its partition's
+// MaxTime: Slurm would take the array and leave it pending for good (PartitionTimeLimit).
+func checkPartition(ctx context.Context, job slurm.Job, most int, given bool) error {
+	p, err := slurmClient.Partition(ctx, job.Partition)
+	if err != nil {
+		return err
+	}
+	if p.MaxTime == 0 || job.Time <= p.MaxTime {
+		return nil
+	}
+	why := fmt.Sprintf("the spec's boot and workload timeouts with margins for a task of %d cells", most)
+	if given {
+		why = "--time"
+	}
+	return fmt.Errorf("each task's time limit, %s (%s), is longer than partition %s allows (MaxTime %s): Slurm would leave the array pending for good; "+
+		"choose another --partition, split the cells over more --tasks, or give a --time within it", slurm.FormatTime(job.Time), why, p.Name, slurm.FormatTime(p.MaxTime))
+}
+
+// pendingHint says more of why a job pends for reason: for a time limit, the partition's
+// limit now against the tasks'.
+func pendingHint(ctx context.Context, reason string, job slurm.Job) string {
+	if reason != "PartitionTimeLimit" {
+		return ""
+	}
+	p, err := slurmClient.Partition(ctx, job.Partition)
+	if err != nil || p.MaxTime == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the tasks' time limit is %s; partition %s's MaxTime is now %s)", slurm.FormatTime(job.Time), p.Name, slurm.FormatTime(p.MaxTime))
+}
+
+// openSubmission opens dir for a new submission of specFile, locked until Close: a directory
+// that does not exist or is empty becomes a run directory, and a run directory without
+// finished cells is taken once no job of an earlier submission into it is queued, which is
+// checked again under its lock before anything in it changes.
+func openSubmission(ctx context.Context, dir, specFile string) (*run.OutDir, error) {
+	// Before the lock too: the tasks of a running array hold the directory, and the error
+	// names their jobs.
+	if err := slurmJobsGone(ctx, dir); err != nil {
+		return nil, err
+	}
+	od, err := run.OpenOut(dir, "", true)
+	if errors.Is(err, run.ErrLocked) {
+		return nil, err
+	}
+	if err != nil { // not a run directory (yet), or one that does not resume: as a run takes it
+		return run.OpenOut(dir, specFile, false)
+	}
+	if err := slurmJobsGone(ctx, dir); err != nil {
+		od.Close()
+		return nil, err
+	}
+	if err := od.Renew(specFile); err != nil {
+		od.Close()
+		return nil, err
+	}
+	return od, nil
 }
 
 // slurmStatus is the run's status once its jobs are over: every cell ok, or the cells
@@ -272,11 +361,17 @@ func slurmStatus(dir string, cells []plan.Cell, badTasks []string) error {
 	return fmt.Errorf("%w: %s", errCellsFailed, msg)
 }
 
-// slurmJobsGone refuses to resume while a job submitted for the run is still queued.
-func slurmJobsGone(ctx context.Context, rec slurmRecord) error {
+// slurmJobsGone refuses a submission into dir while a job submitted into it (slurm.json) is
+// still queued, naming the jobs.
+func slurmJobsGone(ctx context.Context, dir string) error {
+	var rec slurmRecord
+	readJSON(filepath.Join(dir, slurmRecordFile), &rec)
 	var ids []string
 	for _, j := range rec.Jobs {
-		ids = append(ids, j.Array, j.Report)
+		ids = append(ids, j.Array)
+		if j.Report != "" {
+			ids = append(ids, j.Report)
+		}
 	}
 	if len(ids) == 0 {
 		return nil
@@ -285,14 +380,22 @@ func slurmJobsGone(ctx context.Context, rec slurmRecord) error {
 	if err != nil {
 		return err
 	}
-	if len(queued) > 0 {
-		var s []string
-		for _, t := range queued {
-			s = append(s, t.ID+" "+t.State)
-		}
-		return fmt.Errorf("jobs of this run are still in the queue (%s); wait for them or scancel them first", strings.Join(s, ", "))
+	if len(queued) == 0 {
+		return nil
 	}
-	return nil
+	var s, cancel []string
+	for _, id := range ids { // in the order submitted
+		for _, t := range queued {
+			if job, _, _ := strings.Cut(t.ID, "_"); job == id {
+				s = append(s, t.ID+" "+t.State)
+				if !slices.Contains(cancel, id) {
+					cancel = append(cancel, id)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%s has a Slurm submission still in the queue (jobs %s): one submission at a time per run directory; wait for its jobs to end, or cancel them first: scancel %s",
+		dir, strings.Join(s, ", "), strings.Join(cancel, " "))
 }
 
 // sharedNote says on which filesystem DIR is: the nodes must all mount it, which cannot be

@@ -120,6 +120,9 @@ func loadSpec(file string, stderr io.Writer) (*spec.Experiment, error) {
 	if err == nil {
 		_, err = plan.Cells(e)
 	}
+	if err == nil {
+		err = plan.Check(e)
+	}
 	if err != nil {
 		var m *multierror.Error
 		if errors.As(err, &m) {

@@ -410,6 +410,29 @@ func resumeFailed(t *testing.T, out string, failed *results.Cell) {
 	}
 }
 
+// TestReportNotWritten: a run whose report cannot be written (here report.md is a
+// directory; on a host, a full or failing results disk) says so and names no report, where it
+// used to print the report's path. The one cell fails at its image build: no guest boots.
+func TestReportNotWritten(t *testing.T) {
+	needGuest(t)
+	dir := t.TempDir()
+	specFile := writeSpec(t, dir, "noreport", "ext4: {size: 1MiB}", "{builtin: stat-all, timeout: 5m}")
+	out := filepath.Join(t.TempDir(), "run")
+	report := filepath.Join(out, results.ReportFile)
+	code, stdout, stderr := runCLI(t, "run", specFile, "-o", out)
+	if code != exitFailed || !strings.Contains(stdout, "report    "+report+"\n") {
+		t.Fatalf("first run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	must(t, os.Remove(report))
+	must(t, os.MkdirAll(filepath.Join(report, "in-the-way"), 0o755))
+	// (Its exit code is the run's: 1 for the cell that failed, not 2 for the report.)
+	code, stdout, stderr = runCLI(t, "run", "--resume", out)
+	if code != exitFailed || strings.Contains(stdout, "report    ") || strings.Contains(stdout, "chart     ") ||
+		!strings.Contains(stderr, "vmfsbench run: no report written: ") || !strings.Contains(stderr, "once that is mended: vmfsbench report "+out+"\n") {
+		t.Errorf("resume that cannot write its report: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 // TestTwoRunsAtOnce starts two runs of one spec at the same moment, from one directory,
 // without -o, sharing one TMPDIR and an empty vmfsbench cache (but for the kernel): both
 // generate the synthetic tree, build the agent and the initramfs, pick sockets and a port for

@@ -23,11 +23,18 @@ import (
 func needSlurm(t *testing.T) {
 	t.Helper()
 	needGuest(t)
+	needSlurmCluster(t)
+}
+
+// needSlurmCluster: a Slurm cluster takes jobs here, or a loud skip (a failure with CI=true).
+func needSlurmCluster(t *testing.T) {
+	t.Helper()
+	testenv.NotShort(t, "submitting to Slurm")
 	fail := func(why string) {
 		t.Helper()
 		testenv.Missing(t, "no Slurm cluster: %s (.ci/slurm start sets up a one-node cluster)", why)
 	}
-	for _, c := range []string{"sbatch", "squeue", "scancel", "sinfo"} {
+	for _, c := range []string{"sbatch", "squeue", "scancel", "sinfo", "scontrol"} {
 		if _, err := exec.LookPath(c); err != nil {
 			fail(c + " is not installed")
 		}
@@ -192,14 +199,7 @@ func TestSlurmResumeAfterCancel(t *testing.T) {
 	tmp := t.TempDir()
 	specFile, planned := writeSlurmSpec(t, tmp)
 	dir := filepath.Join(tmp, "run")
-	cmd := exec.Command(bin, "slurm", specFile, "-o", dir, "--tasks", "2", "--wait")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	wait := startBin(t, bin, "slurm", specFile, "-o", dir, "--tasks", "2", "--wait")
 
 	// Shard 0 holds cells 0 and 2: once its task has finished cell 0 and started cell 2,
 	// cancel the task.
@@ -208,8 +208,7 @@ func TestSlurmResumeAfterCancel(t *testing.T) {
 	deadline := time.Now().Add(8 * time.Minute)
 	for {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("shard 0 never had one cell done:\n%s%s", out.String(), errb.String())
+			t.Fatalf("shard 0 never had one cell done")
 		}
 		time.Sleep(200 * time.Millisecond)
 		var rec slurmRecord
@@ -227,22 +226,17 @@ func TestSlurmResumeAfterCancel(t *testing.T) {
 	if b, err := exec.Command("scancel", arrayID+"_0").CombinedOutput(); err != nil {
 		t.Fatalf("scancel: %v %s", err, b)
 	}
-	select {
-	case err := <-waited:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-			t.Errorf("slurm --wait after a cancelled task: %v, want exit 1\n%s%s", err, out.String(), errb.String())
-		}
-	case <-time.After(8 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("slurm --wait did not return:\n%s%s", out.String(), errb.String())
+	code, out, errs := wait(8 * time.Minute)
+	if code != 1 {
+		t.Errorf("slurm --wait after a cancelled task: exit %d, want 1\n%s%s", code, out, errs)
 	}
 	for _, want := range []string{"1 of 3 cells have no result", "submit the missing ones with: vmfsbench slurm --resume " + dir} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
 	}
-	if !strings.Contains(errb.String(), arrayID+"_0 CANCELLED") {
-		t.Errorf("stderr does not name the cancelled task:\n%s", errb.String())
+	if !strings.Contains(errs, arrayID+"_0 CANCELLED") {
+		t.Errorf("stderr does not name the cancelled task:\n%s", errs)
 	}
 	before, err := results.FinishedCells(dir)
 	if err != nil {
@@ -313,6 +307,8 @@ func TestSlurmRefusesBeforeSubmitting(t *testing.T) {
 	os.Mkdir(bin, 0o755)
 	called := filepath.Join(tmp, "sbatch-called")
 	os.WriteFile(filepath.Join(bin, "sbatch"), []byte("#!/bin/sh\n/usr/bin/touch "+called+"\necho 1\n"), 0o755)
+	os.WriteFile(filepath.Join(bin, "scontrol"), []byte("#!/bin/sh\necho PartitionName=debug Default=YES MaxTime=UNLIMITED State=UP\n"), 0o755)
+	os.WriteFile(filepath.Join(bin, "squeue"), []byte("#!/bin/sh\n"), 0o755)
 	t.Setenv("PATH", bin)
 	bad := filepath.Join(tmp, "bad.yaml")
 	os.WriteFile(bad, []byte(strings.Replace(slurmSpec, "timeout: 5m", "timeout: soon", 1)), 0o644)
@@ -331,6 +327,35 @@ func TestSlurmRefusesBeforeSubmitting(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "white space") {
 		t.Errorf("run directory with a space: exit %d\n%s", code, errs)
 	}
+	// Every value that goes into a batch script: a newline would make a line of the script,
+	// which would run.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--partition", "debug\ntouch " + called}, `the partition "debug\ntouch ` + called + `" holds the control character U+000A`},
+		{[]string{"--sbatch-arg", "--account=a\ntouch " + called}, `the sbatch option "--account=a\ntouch ` + called + `" holds the control character U+000A`},
+		{[]string{"--sbatch-arg", "--comment=\x1b]0;x\a"}, "holds the control character U+001B"},
+		{[]string{"--sbatch-arg", "--time=5"}, `the sbatch option "--time=5" is one vmfsbench writes itself`},
+		{[]string{"--sbatch-arg", "-p short"}, "is one vmfsbench writes itself"},
+		{[]string{"--time", "600000h"}, "a task's time limit of 25000-00:00:00 is more than Slurm can hold (24855-00:00:00)"},
+	} {
+		out := filepath.Join(tmp, "refused")
+		code, _, errs := runCLI(t, append([]string{"slurm", specFile, "-o", out}, tc.args...)...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%q: exit %d\n%s\nwant it to say %q", tc.args, code, errs, tc.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%q: the run directory was made: %v", tc.args, err)
+		}
+	}
+	// A timeout longer than any task limit Slurm holds is the spec's error, with its place.
+	long := filepath.Join(tmp, "long.yaml")
+	os.WriteFile(long, []byte(strings.Replace(slurmSpec, "timeout: 5m", "timeout: 2562048h", 1)), 0o644)
+	code, _, errs = runCLI(t, "slurm", long, "-o", filepath.Join(tmp, "long"))
+	if code != 2 || !strings.Contains(errs, long+`:9:40: workload.timeout: duration "2562048h" is longer than 365d`) {
+		t.Errorf("overlong timeout: exit %d\n%s", code, errs)
+	}
 	if _, err := os.Stat(called); err == nil {
 		t.Error("sbatch was called for a submission that should have been refused")
 	}
@@ -341,5 +366,159 @@ func TestSlurmRefusesBeforeSubmitting(t *testing.T) {
 	}
 	if _, err := os.Stat(called); err != nil {
 		t.Error("sbatch was not called")
+	}
+}
+
+// slurmJobs reads the job ids a submission recorded in dir's slurm.json, waiting up to a
+// minute for both; it cancels them when the test ends.
+func slurmJobs(t *testing.T, dir string) (array, report string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var rec slurmRecord
+		readJSON(filepath.Join(dir, slurmRecordFile), &rec)
+		if n := len(rec.Jobs); n > 0 && rec.Jobs[n-1].Report != "" {
+			array, report = rec.Jobs[n-1].Array, rec.Jobs[n-1].Report
+			t.Cleanup(func() { exec.Command("scancel", array, report).Run() })
+			return array, report
+		}
+	}
+	t.Fatalf("no job ids in %s", filepath.Join(dir, slurmRecordFile))
+	return "", ""
+}
+
+// startBin starts the built vmfsbench with args; wait returns its exit code and output.
+func startBin(t *testing.T, bin string, args ...string) (wait func(time.Duration) (int, string, string)) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return func(limit time.Duration) (int, string, string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			return code, out.String(), errb.String()
+		case <-time.After(limit):
+			cmd.Process.Kill()
+			t.Fatalf("vmfsbench %q still runs after %s:\n%s%s", args, limit, out.String(), errb.String())
+			return 0, "", ""
+		}
+	}
+}
+
+// TestSlurmOneSubmissionPerDir: while the jobs of a submission are queued (held, so that no
+// task runs), a second submission into its directory, of another spec, is refused naming
+// them, and nothing of the first changes; so is a resume. Once they are cancelled, the first's
+// --wait ends without naming a report no job wrote, and the directory takes a submission
+// again. No guest boots.
+func TestSlurmOneSubmissionPerDir(t *testing.T) {
+	needSlurmCluster(t)
+	bin := cliBinary(t)
+	tmp := t.TempDir()
+	specFile, _ := writeSlurmSpec(t, tmp)
+	dir := filepath.Join(tmp, "run")
+	wait := startBin(t, bin, "slurm", specFile, "-o", dir, "--tasks", "2", "--sbatch-arg=--hold", "--wait")
+	array, report := slurmJobs(t, dir)
+	spec0, _ := os.ReadFile(filepath.Join(dir, results.SpecFile))
+	rec0, _ := os.ReadFile(filepath.Join(dir, slurmRecordFile))
+
+	other := filepath.Join(tmp, "other.yaml")
+	os.WriteFile(other, []byte(strings.Replace(slurmSpec, "  - ext4: {}\n", "", 1)), 0o644)
+	for _, args := range [][]string{{"slurm", other, "-o", dir, "--sbatch-arg=--hold"}, {"slurm", "--resume", dir}} {
+		code, out, errs := runBin(t, bin, args...)
+		if code != 2 || !strings.Contains(errs, dir+" has a Slurm submission still in the queue (jobs "+array+"_[0-1] PENDING, "+report+" PENDING)") ||
+			!strings.Contains(errs, "scancel "+array+" "+report) {
+			t.Errorf("%q beside a queued submission: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, results.SpecFile)); !bytes.Equal(b, spec0) {
+		t.Errorf("the refused submission replaced the run's spec")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, slurmRecordFile)); !bytes.Equal(b, rec0) {
+		t.Errorf("the refused submission changed slurm.json:\n%s\nwas\n%s", b, rec0)
+	}
+
+	if out, err := exec.Command("scancel", array, report).CombinedOutput(); err != nil {
+		t.Fatalf("scancel: %v %s", err, out)
+	}
+	code, out, errs := wait(2 * time.Minute)
+	if code != 1 || !strings.Contains(errs, "3 of 3 cells have no result") {
+		t.Errorf("--wait after the cancel: exit %d\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out, "report    ") || !strings.Contains(errs, "the report job "+report+" wrote no report") {
+		t.Errorf("--wait names a report no job wrote:\n%s%s", out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, results.ReportFile)); err == nil {
+		t.Errorf("a report was written")
+	}
+
+	// Over: the directory, which holds no cell, takes another submission.
+	code, out, errs = runBin(t, bin, "slurm", other, "-o", dir, "--sbatch-arg=--hold")
+	if code != 0 {
+		t.Fatalf("a submission after the first was cancelled: exit %d\n%s%s", code, out, errs)
+	}
+	slurmJobs(t, dir)
+	if b, _ := os.ReadFile(filepath.Join(dir, results.SpecFile)); bytes.Equal(b, spec0) {
+		t.Errorf("the new submission kept the old spec")
+	}
+}
+
+// TestSlurmPartitionTimeLimit, against the cluster's short partition (MaxTime 15 minutes):
+// a submission whose tasks' time limit is longer is refused before anything is submitted or
+// written, and so is an unknown partition. A submission that fits, whose partition's MaxTime
+// is then lowered under it, is pending for PartitionTimeLimit: --wait says so and exits 1
+// instead of waiting for good. No guest boots.
+func TestSlurmPartitionTimeLimit(t *testing.T) {
+	needSlurmCluster(t)
+	bin := cliBinary(t)
+	tmp := t.TempDir()
+	specFile, _ := writeSlurmSpec(t, tmp)
+	out := filepath.Join(tmp, "refused")
+	code, _, errs := runBin(t, bin, "slurm", specFile, "-o", out, "--partition", "short")
+	want := "each task's time limit, 0-00:25:00 (the spec's boot and workload timeouts with margins for a task of 1 cells), is longer than partition short allows (MaxTime 0-00:15:00)"
+	if code != 2 || !strings.Contains(errs, want) {
+		t.Errorf("a limit over the partition's: exit %d\n%s\nwant %q", code, errs, want)
+	}
+	code, _, errs = runBin(t, bin, "slurm", specFile, "-o", out, "--partition", "nosuch")
+	if code != 2 || !strings.Contains(errs, `the cluster has no partition "nosuch" (it has debug, short)`) {
+		t.Errorf("an unknown partition: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused submission made its run directory: %v", err)
+	}
+
+	dir := filepath.Join(tmp, "run")
+	wait := startBin(t, bin, "slurm", specFile, "-o", dir, "--partition", "short", "--time", "10m", "--sbatch-arg=--hold", "--wait")
+	array, report := slurmJobs(t, dir)
+	scontrol := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("scontrol", args...).CombinedOutput(); err != nil {
+			t.Fatalf("scontrol %q: %v %s", args, err, out)
+		}
+	}
+	scontrol("update", "PartitionName=short", "MaxTime=5")
+	t.Cleanup(func() { exec.Command("scontrol", "update", "PartitionName=short", "MaxTime=15").Run() })
+	scontrol("release", array)
+	code, stdout, errs := wait(2 * time.Minute)
+	for _, want := range []string{
+		"the tasks cannot start: job " + array + "_[0-2] is pending for PartitionTimeLimit, which waiting does not change",
+		"(the tasks' time limit is 0-00:10:00; partition short's MaxTime is now 0-00:05:00)",
+		"the jobs stay in the queue: scancel " + array + " " + report,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("--wait on a job that cannot start: stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 1 {
+		t.Errorf("--wait on a job that cannot start: exit %d\n%s%s", code, stdout, errs)
 	}
 }
