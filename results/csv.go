@@ -227,10 +227,18 @@ func WriteCellCSV(path string, c *Cell, m *Meta) error {
 }
 
 // WriteCell writes DIR/cells/NAME.json and DIR/cells/NAME.csv for cell c (NAME being
-// plan.FileName of its ID), the JSON first. m is the run metadata for the CSV's columns; nil
+// plan.FileName of its ID), the JSON first; before them, when the cell has lit's per-test
+// results, DIR/cells/NAME.tests.csv. m is the run metadata for the CSV's columns; nil
 // leaves them empty.
 func WriteCell(dir, name string, c *Cell, m *Meta) error {
 	base := filepath.Join(dir, CellsDir, name)
+	if c.Lit != nil && c.Lit.Tests != nil {
+		// Before the JSON that names it: a cell file never points at a missing tests file.
+		c.Lit.TestsFile = name + TestsSuffix
+		if err := WriteFileAtomic(base+TestsSuffix, litTestsCSV(c.Lit.Tests)); err != nil {
+			return err
+		}
+	}
 	if err := WriteJSON(base+".json", c); err != nil {
 		return err
 	}

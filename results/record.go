@@ -161,12 +161,27 @@ type Memory struct {
 }
 
 // Lit is lit's own summary of an exec workload that ran llvm-lit: counts per result code,
-// its testing time and, with --time-tests, the slowest tests.
+// its testing time, with --time-tests the slowest tests and, from lit's JSON report, every
+// test's result.
 type Lit struct {
 	Passed  int            `json:"passed"`
 	Counts  map[string]int `json:"counts"`
 	Seconds float64        `json:"seconds"`
 	Slowest []LitTest      `json:"slowest,omitempty"`
+	// TestsFile names the file beside the cell's JSON that holds Tests (NAME.tests.csv:
+	// test, code, seconds); "" when lit's report did not reach the host.
+	TestsFile string `json:"tests_file,omitempty"`
+	// Tests are every test lit ran, in its report's order. They are kept in TestsFile rather
+	// than in the cell JSON (and summary.json): a whole check-llvm has 40,000.
+	Tests []LitResult `json:"-"`
+}
+
+// LitResult is one test of lit's report: its full name, lit's result code (PASS, FAIL,
+// UNSUPPORTED, XFAIL...) and its time.
+type LitResult struct {
+	Name    string
+	Code    string
+	Seconds float64
 }
 
 // LitTest is one test's time as lit measured it.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -230,7 +231,8 @@ func runsAsRoot(e *spec.Experiment, mp method.Setup) bool {
 func guestJob(e *spec.Experiment, c *Cell, mp method.Setup, o Choices) protocol.Job {
 	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
 	if len(e.Workload.Command) > 0 {
-		w.Kind, w.Argv, w.Cwd = protocol.WorkloadExec, e.Workload.Command, e.Workload.Cwd
+		w.Kind, w.Cwd = protocol.WorkloadExec, e.Workload.Cwd
+		w.Argv, w.LitReport = litReport(e.Workload.Command)
 		w.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"}
 		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
 			w.Env = append(w.Env, k+"="+e.Workload.Env[k])
@@ -257,6 +259,32 @@ func guestJob(e *spec.Experiment, c *Cell, mp method.Setup, o Choices) protocol.
 		}
 	}
 	return job
+}
+
+// LitReportFile is the JSON report an llvm-lit workload writes (lit's -o), in its working
+// directory in the guest, unless the command names its own.
+const LitReportFile = "vmfsbench-lit.json"
+
+// litReport returns the workload command, with -o LitReportFile added when it runs llvm-lit
+// (or lit) without an -o of its own, and the report's path ("" when the command is not lit):
+// the agent returns every test's result and time from it.
+func litReport(argv []string) ([]string, string) {
+	base := path.Base(argv[0])
+	if base != "llvm-lit" && base != "lit" && base != "lit.py" {
+		return argv, ""
+	}
+	for i, a := range argv[1:] {
+		if v, ok := strings.CutPrefix(a, "--output="); ok {
+			return argv, v
+		}
+		if (a == "-o" || a == "--output") && i+2 < len(argv) {
+			return argv, argv[i+2]
+		}
+		if v, ok := strings.CutPrefix(a, "-o"); ok && v != "" && !strings.HasPrefix(a, "--") {
+			return argv, v
+		}
+	}
+	return append(slices.Clip(argv), "-o", LitReportFile), LitReportFile
 }
 
 // dropCaches is what the prepare-cache step writes, as a shell would say it.
@@ -298,7 +326,7 @@ func steps(e *spec.Experiment, c *Cell, mp method.Setup) ([]method.Step, error) 
 	out = append(out, mount)
 	wl := method.Step{Kind: method.StepWorkload, Desc: "run the workload (timeout " + e.Workload.Timeout.String() + ")"}
 	if c.Job.Workload.Kind == protocol.WorkloadExec {
-		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(e.Workload.Command)
+		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(c.Job.Workload.Argv)
 		if e.Guest.Rootfs != "" {
 			cmd = "chroot /vmfsbench/rootfs sh -c " + shellQuote(cmd)
 		}

@@ -56,6 +56,8 @@ type cellRun struct {
 	hungBoot float64
 	// hostCause says how the host, not the method, failed the cell (verdict.go); "" if not.
 	hostCause string
+	// litTests are lit's per-test results the agent sent with the workload's result.
+	litTests []results.LitResult
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
@@ -422,6 +424,12 @@ func (cr *cellRun) record(r *protocol.Result) {
 	}
 	cr.res.Digest = r.Digest
 	cr.res.Mounts = r.Mounts
+	if r.Tests != nil {
+		cr.litTests = make([]results.LitResult, len(r.Tests))
+		for i, t := range r.Tests {
+			cr.litTests[i] = results.LitResult{Name: t.Name, Code: t.Code, Seconds: t.Seconds}
+		}
+	}
 }
 
 // recordMemory notes, at the end of the workload, QEMU's resident memory on the host and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
@@ -62,6 +63,15 @@ workload:
 	}
 	if res.Lit == nil || res.Lit.Passed != 24 || len(res.Lit.Slowest) == 0 {
 		t.Fatalf("lit summary %+v, want 24 passed with per-test times", res.Lit)
+	}
+	// Every test's result, from the report lit wrote with the -o the plan added.
+	if len(res.Lit.Tests) != 24 {
+		t.Fatalf("%d per-test results, want 24: %+v", len(res.Lit.Tests), res.Lit.Tests)
+	}
+	for _, tr := range res.Lit.Tests {
+		if tr.Code != "PASS" || tr.Seconds <= 0 || !strings.Contains(tr.Name, " :: ") {
+			t.Errorf("per-test result %+v, want a named PASS with its time", tr)
+		}
 	}
 	if res.Verify == nil || res.Verify.Owners["1001:1001"] == 0 || len(res.Verify.Owners) != 1 {
 		t.Errorf("owners %+v, want all 1001:1001", res.Verify)
