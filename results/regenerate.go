@@ -30,7 +30,8 @@ type RegenerateOptions struct {
 }
 
 // Regenerate rebuilds everything derived from a run directory's cells/*.json and run.json:
-// each cells/<cell>.csv, summary.json, summary.csv, report.md and chart.svg. Unreadable
+// each cells/<cell>.csv, summary.json, summary.csv, report.md, chart.svg, a
+// sweep-<method>-<param>.svg per swept parameter and, with a reference, compare.svg. Unreadable
 // cell files are listed in the summary's Skipped and in the report, not fatal. It returns
 // the summary.
 func Regenerate(dir string, o RegenerateOptions) (*Summary, error) {
@@ -79,6 +80,11 @@ func Regenerate(dir string, o RegenerateOptions) (*Summary, error) {
 	}
 	if err := WriteFileAtomic(filepath.Join(dir, ChartFile), Chart(s, chartTitle(s, name))); err != nil {
 		return nil, err
+	}
+	for _, c := range SweepCharts(s) {
+		if err := WriteFileAtomic(filepath.Join(dir, c.File), c.SVG); err != nil {
+			return nil, err
+		}
 	}
 	if tables := compareTables(s, ref, in.baseline()); len(tables) > 0 {
 		if err := WriteFileAtomic(filepath.Join(dir, CompareChartFile), CompareChart(tables, ref)); err != nil {

@@ -224,6 +224,10 @@ func writeSweeps(b *bytes.Buffer, s *Summary) {
 			}
 		}
 		p("### %s: %s\n\n", mdEscape(m), mdEscape(strings.Join(keys, " x ")))
+		for _, k := range keys {
+			p("![%s: median total against %s](%s)\n", mdEscape(m), mdEscape(k), sweepFile(m, k))
+		}
+		p("\n")
 		if len(keys) == 1 {
 			k := keys[0]
 			p("| %s |", mdEscape(k))

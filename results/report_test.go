@@ -94,7 +94,17 @@ func TestRegenerateGolden(t *testing.T) {
 			if len(s.Skipped) != 0 {
 				t.Errorf("skipped %v; the temporary file must be ignored silently", s.Skipped)
 			}
-			for _, f := range []string{ReportFile, ChartFile, SummaryCSVFile, SummaryJSON, filepath.Join(CellsDir, tc.cellCSV)} {
+			files := []string{ReportFile, ChartFile, SummaryCSVFile, SummaryJSON, filepath.Join(CellsDir, tc.cellCSV)}
+			if tc.ref != "" {
+				files = append(files, CompareChartFile)
+			}
+			for _, c := range SweepCharts(s) {
+				files = append(files, c.File)
+			}
+			if len(files) < 6 {
+				t.Errorf("no sweep chart; the fixtures sweep 9p's msize")
+			}
+			for _, f := range files {
 				data, err := os.ReadFile(filepath.Join(dir, f))
 				if err != nil {
 					t.Fatal(err)
