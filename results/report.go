@@ -121,6 +121,7 @@ func Report(s *Summary, in ReportInput) []byte {
 	}
 	writePhaseTable(&b, s)
 	writeMemory(&b, s)
+	writeCPU(&b, s)
 	writeLit(&b, s)
 	writePaired(&b, s, in.baseline())
 

@@ -39,6 +39,9 @@ var ErrStillRunning = errors.New("the guest did not power off")
 // Started is when QEMU was started.
 func (g *Guest) Started() time.Time { return g.start }
 
+// CPU is the user and system time of QEMU's process once it has exited; zeros while it runs.
+func (g *Guest) CPU() (user, system time.Duration) { return g.vm.CPU() }
+
 // Pid is QEMU's process id.
 func (g *Guest) Pid() int { return g.vm.Pid() }
 

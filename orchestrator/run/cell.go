@@ -58,6 +58,8 @@ type cellRun struct {
 	hostCause string
 	// litTests are lit's per-test results the agent sent with the workload's result.
 	litTests []results.LitResult
+	// guests are the cell's VMs, one per boot attempt, for their CPU time.
+	guests []*guest.Guest
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
@@ -69,6 +71,7 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
+	cpu := newCPUMeter()
 	if err := cr.setup(); err != nil {
 		cr.fail(ctx, "", &hostError{err})
 	} else if c.Refused != "" {
@@ -80,7 +83,9 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 			}
 			t0 := time.Now()
 			r.Progress.Phase(string(s.Kind))
+			cpu.stepStart()
 			err := cr.do(ctx, s)
+			cpu.stepEnd(phaseOf[s.Kind])
 			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds() - cr.verifyPhase(s.Kind) - cr.hungBoot
 			cr.hungBoot = 0
 			for _, argv := range cr.log.Commands() {
@@ -110,6 +115,12 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 		}
 	}
 	res.Phases[results.PhaseTeardown] = time.Since(t0).Seconds()
+	qemuCPU := 0.0
+	for _, vm := range cr.guests {
+		u, s := vm.CPU()
+		qemuCPU += (u + s).Seconds()
+	}
+	res.CPU = cpu.result(qemuCPU)
 	res.Finish(time.Now())
 	cr.verdict()
 	if res.Error != "" {
@@ -304,6 +315,7 @@ func (cr *cellRun) bootOnce(ctx context.Context, s *guest.Session, timeout, sile
 	if err != nil {
 		return false, err
 	}
+	cr.guests = append(cr.guests, cr.guest)
 	deadline := cr.guest.Started().Add(timeout)
 	watch := consoleWatch{path: cr.c.Console(), at: cr.guest.Started()}
 	for {

@@ -73,6 +73,9 @@ workload:
 			t.Errorf("per-test result %+v, want a named PASS with its time", tr)
 		}
 	}
+	if c := res.CPU; c == nil || c.QEMUSeconds <= 0 || c.BuildSeconds <= 0 || c.Seconds() < c.QEMUSeconds+c.BuildSeconds {
+		t.Errorf("cpu %+v, want QEMU's and the squashfs build's time within the cell's", c)
+	}
 	if res.Verify == nil || res.Verify.Owners["1001:1001"] == 0 || len(res.Verify.Owners) != 1 {
 		t.Errorf("owners %+v, want all 1001:1001", res.Verify)
 	}
