@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strings"
 )
 
@@ -34,15 +33,12 @@ const (
 	chartFont     = 12
 	chartCharW    = 7 // a generous average width of a 12px sans-serif character
 	chartMinRight = 80
-	// chartMarkColor is the colour of the reference ticks.
-	chartMarkColor = "#222222"
 )
 
 // Chart renders chart.svg: one horizontal bar per method variant and cache state, stacked
-// by phase from the median repetition (Group.Parts), labelled with the median total. With a
-// reference, a dark tick marks the reference's total on the bar of each method's fastest
-// variant.
-func Chart(s *Summary, title string, ref *Reference) []byte {
+// by phase from the median repetition (Group.Parts), labelled with the median total. The
+// comparison with a reference is CompareChart's: its totals come from another machine.
+func Chart(s *Summary, title string) []byte {
 	caches := s.Caches()
 	variants := s.Variants()
 	labelW, cacheW := 0, 0
@@ -67,21 +63,10 @@ func Chart(s *Summary, title string, ref *Reference) []byte {
 	plotW := max(chartWidth-left-right, 240)
 	width := left + plotW + right
 
-	marks := map[*Group]float64{}
-	if ref != nil {
-		for _, g := range fastest(s) {
-			if r := ref.Find(g.Method, g.Cache); r != nil && r.Total != nil {
-				marks[g] = *r.Total
-			}
-		}
-	}
 	maxX := 0.0
 	for _, g := range s.Groups {
 		if g.OK > 0 {
 			maxX = max(maxX, barLength(g))
-		}
-		if m, ok := marks[g]; ok {
-			maxX = max(maxX, m)
 		}
 	}
 	step, top := niceAxis(maxX)
@@ -113,11 +98,6 @@ func Chart(s *Summary, title string, ref *Reference) []byte {
 		p(`<rect x="%d" y="%d" width="12" height="12" fill="%s" stroke="#888" stroke-width="0.5"/>`+"\n", lx, legendY-10, ph.color)
 		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+17, legendY, xmlEscape(name))
 		lx += 17 + len(name)*chartCharW + 18
-	}
-	if len(marks) > 0 {
-		name := "reference total (" + filepath.Base(ref.Path) + ")"
-		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"/>`+"\n", lx+6, legendY-12, lx+6, legendY+2, chartMarkColor)
-		p(`<text x="%d" y="%d">%s</text>`+"\n", lx+17, legendY, xmlEscape(name))
 	}
 	// Grid and axis.
 	for t := 0.0; t <= top+step/2; t += step {
@@ -157,11 +137,6 @@ func Chart(s *Summary, title string, ref *Reference) []byte {
 					at += d
 				}
 				label := barLabel(g)
-				if m, ok := marks[g]; ok {
-					p(`<line x1="%.2f" y1="%d" x2="%.2f" y2="%d" stroke="%s" stroke-width="2.5"><title>reference total %s</title></line>`+"\n",
-						x(m), y-3, x(m), y+chartBarH+3, chartMarkColor, FormatDuration(m))
-					at = max(at, m)
-				}
 				p(`<text x="%.1f" y="%d" font-weight="bold">%s</text>`+"\n", x(at)+6, mid, xmlEscape(label))
 			}
 			y += chartBarH + chartBarGap

@@ -174,7 +174,7 @@ func TestCompareReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := CompareReference(loadFixture(t, "seed-a"), ref)
+	tables := CompareReference(loadFixture(t, "seed-a"), ref, "")
 	var titles []string
 	for _, tb := range tables {
 		titles = append(titles, tb.Title)
@@ -209,7 +209,7 @@ func TestCompareReference(t *testing.T) {
 	}
 	golden(t, "compare-reference.txt", buf.Bytes())
 	// A run with only asis cells has nothing in common with the seed.
-	if got := CompareReference(loadFixture(t, "tcg-9p"), ref); len(got) != 0 {
+	if got := CompareReference(loadFixture(t, "tcg-9p"), ref, ""); len(got) != 0 {
 		t.Errorf("asis run vs seed: %d tables, want none", len(got))
 	}
 }

@@ -20,7 +20,7 @@ import (
 var (
 	csvHead  = []string{"id", "group", "method"}
 	csvMid   = []string{"cache", "repetition", "status", "error", "total_s", "wall_s"}
-	csvTail  = []string{"guest_modules_s", "guest_workload_s", "guest_verify_s", "guest_files", "guest_symlinks", "guest_bytes", "guest_entries", "exit_code", "digest", "digest_match", "cached_before_kib", "cached_after_kib", "tree_kib", "qemu_rss_kib", "qemu_peak_kib", "qemu_file_kib", "guest_page_cache_kib", "guest_page_faults", "guest_major_faults", "guest_dax_pmd_faults", "guest_dax_pmd_fallbacks", "guest_dax_pte_faults", "accel", "warnings", "start", "end"}
+	csvTail  = []string{"guest_modules_s", "guest_workload_s", "guest_verify_s", "guest_files", "guest_symlinks", "guest_bytes", "guest_entries", "exit_code", "digest", "digest_match", "cached_before_kib", "cached_after_kib", "tree_kib", "qemu_rss_kib", "qemu_peak_kib", "qemu_file_kib", "guest_page_cache_kib", "guest_page_faults", "guest_major_faults", "guest_dax_pmd_faults", "guest_dax_pmd_fallbacks", "guest_dax_pte_faults", "cpu_user_s", "cpu_system_s", "cpu_qemu_s", "cpu_build_s", "accel", "warnings", "start", "end"}
 	csvStats = []string{"metric", "cells", "failed", "n", "min_s", "median_s", "mean_s", "max_s", "stddev_s", "cv", "ci_low_s", "ci_high_s", "ci_coverage", "mad_s", "outliers_s", "group_warnings"}
 	csvMeta  = []string{"spec", "spec_sha256", "host_cpu", "host_cores", "host_memory_bytes", "host_kernel", "accel_reason", "guest_arch", "guest_kernel", "vmfsbench_version", "vmfsbench_commit", "run_start", "run_end"}
 )
@@ -52,6 +52,10 @@ func cellRow(c *Cell) row {
 	if m := c.Memory; m != nil {
 		r["qemu_rss_kib"], r["qemu_peak_kib"], r["qemu_file_kib"] = itoa(m.QEMURSSKiB), itoa(m.QEMUPeakKiB), itoa(m.QEMUFileKiB)
 		r["guest_page_cache_kib"] = itoa(m.GuestPageCacheKiB)
+	}
+	if u := c.CPU; u != nil {
+		r["cpu_user_s"], r["cpu_system_s"] = formatFloat(u.UserSeconds), formatFloat(u.SystemSeconds)
+		r["cpu_qemu_s"], r["cpu_build_s"] = formatFloat(u.QEMUSeconds), formatFloat(u.BuildSeconds)
 	}
 	for k, v := range c.Params {
 		r[paramColumn(k)] = formatParam(v)
@@ -227,10 +231,18 @@ func WriteCellCSV(path string, c *Cell, m *Meta) error {
 }
 
 // WriteCell writes DIR/cells/NAME.json and DIR/cells/NAME.csv for cell c (NAME being
-// plan.FileName of its ID), the JSON first. m is the run metadata for the CSV's columns; nil
+// plan.FileName of its ID), the JSON first; before them, when the cell has lit's per-test
+// results, DIR/cells/NAME.tests.csv. m is the run metadata for the CSV's columns; nil
 // leaves them empty.
 func WriteCell(dir, name string, c *Cell, m *Meta) error {
 	base := filepath.Join(dir, CellsDir, name)
+	if c.Lit != nil && c.Lit.Tests != nil {
+		// Before the JSON that names it: a cell file never points at a missing tests file.
+		c.Lit.TestsFile = name + TestsSuffix
+		if err := WriteFileAtomic(base+TestsSuffix, litTestsCSV(c.Lit.Tests)); err != nil {
+			return err
+		}
+	}
 	if err := WriteJSON(base+".json", c); err != nil {
 		return err
 	}

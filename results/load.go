@@ -26,7 +26,7 @@ type Run struct {
 	Skipped []string
 }
 
-// ReadCell reads one cell JSON file. A file that does not hold a whole cell (truncated, not
+// ReadCell reads one cell JSON file, and the per-test results file it names. A file that does not hold a whole cell (truncated, not
 // JSON, no ID or an unknown status) is an error.
 func ReadCell(path string) (*Cell, error) {
 	data, err := os.ReadFile(path)
@@ -45,6 +45,9 @@ func ReadCell(path string) (*Cell, error) {
 	}
 	if c.Group == "" {
 		c.Group = groupOf(c.ID)
+	}
+	if err := loadLitTests(&c, path); err != nil {
+		c.Warnings = append(c.Warnings, "lit's per-test results unreadable: "+err.Error())
 	}
 	return &c, nil
 }

@@ -87,3 +87,49 @@ func medCount(v []float64) string {
 	}
 	return "—"
 }
+
+// writeCPU gives, per group, the medians over its ok cells of the host CPU time its
+// processes used beside its wall time: all of it, QEMU's, the image build's, the rest
+// (daemon, transfer tools), and CPU over wall (how many of the host's cores the cell kept
+// busy). Nothing when no cell recorded it.
+func writeCPU(b *bytes.Buffer, s *Summary) {
+	type fig struct{ wall, all, qemu, build, other, share []float64 }
+	figs := map[string]*fig{}
+	for _, c := range s.Cells {
+		if c.Status != StatusOK || c.CPU == nil {
+			continue
+		}
+		f := figs[c.Group]
+		if f == nil {
+			f = &fig{}
+			figs[c.Group] = f
+		}
+		all := c.CPU.Seconds()
+		f.wall, f.all = append(f.wall, c.Wall), append(f.all, all)
+		f.qemu, f.build = append(f.qemu, c.CPU.QEMUSeconds), append(f.build, c.CPU.BuildSeconds)
+		f.other = append(f.other, max(0, all-c.CPU.QEMUSeconds-c.CPU.BuildSeconds))
+		if c.Wall > 0 {
+			f.share = append(f.share, all/c.Wall)
+		}
+	}
+	if len(figs) == 0 {
+		return
+	}
+	fmt.Fprint(b, "Host CPU time of each group's processes, user + system (medians over the ok cells; the rusage of the children reaped during the cell, "+
+		"the cache preparation left out): all of it, QEMU's, the image build's, the rest (daemon, transfer tools), and CPU over wall time, "+
+		"the host cores the cell kept busy:\n\n"+
+		"| group | wall | CPU | QEMU | build | other | CPU / wall |\n|---|---|---|---|---|---|---|\n")
+	for _, g := range s.Groups {
+		f := figs[g.Group]
+		if g.OK == 0 || f == nil {
+			continue
+		}
+		share := "—"
+		if m, ok := medOf(f.share); ok {
+			share = fmt.Sprintf("%.2f", m)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdCode(g.Group), medDuration(f.wall), medDuration(f.all),
+			medDuration(f.qemu), medDuration(f.build), medDuration(f.other), share)
+	}
+	fmt.Fprintln(b)
+}

@@ -58,6 +58,9 @@ type Meta struct {
 	// TreeChanges are the changes of the tree that a resume took with --accept-tree-change:
 	// the cells run after one measured another tree than those before.
 	TreeChanges []TreeChange `json:"tree_changes,omitempty"`
+	// AccelProbe is the QEMU command of the guest that accel: auto booted to try KVM, when
+	// this run booted one.
+	AccelProbe []string `json:"accel_probe,omitempty"`
 }
 
 // TreeStamp names a fingerprint of the tree: a host-side walk of path, size, times, mode,

@@ -91,6 +91,7 @@ type Cell struct {
 	Mounts     []string          `json:"mounts,omitempty"` // the tree's mounts in the guest, with the options it actually got
 	Verify     *Verify           `json:"verify,omitempty"`
 	Memory     *Memory           `json:"memory,omitempty"` // at the end of the workload
+	CPU        *CPU              `json:"cpu,omitempty"`    // host CPU time of the cell's processes
 	Lit        *Lit              `json:"lit,omitempty"`
 	Commands   []Command         `json:"commands,omitempty"`  // every host command the cell ran, as run
 	HostPort   int               `json:"host_port,omitempty"` // the loopback port of its port forward
@@ -160,13 +161,45 @@ type Memory struct {
 	GuestPageCacheKiB int64 `json:"guest_page_cache_kib"`
 }
 
+// CPU is the host CPU time the cell's child processes used (QEMU, the daemon, the image
+// builder, the transfer's tools): user and system seconds from the rusage of the children
+// vmfsbench reaped during the cell, the cache preparation left out. Cells run one at a
+// time, so the children of a cell are the cell's. QEMU and Build are the parts of QEMU
+// (every boot attempt) and of the build step's commands.
+type CPU struct {
+	UserSeconds   float64 `json:"user_s"`
+	SystemSeconds float64 `json:"system_s"`
+	QEMUSeconds   float64 `json:"qemu_s"`
+	BuildSeconds  float64 `json:"build_s"`
+	// Source says how it was measured: "rusage".
+	Source string `json:"source"`
+}
+
+// Seconds is user plus system time.
+func (c *CPU) Seconds() float64 { return c.UserSeconds + c.SystemSeconds }
+
 // Lit is lit's own summary of an exec workload that ran llvm-lit: counts per result code,
-// its testing time and, with --time-tests, the slowest tests.
+// its testing time, with --time-tests the slowest tests and, from lit's JSON report, every
+// test's result.
 type Lit struct {
 	Passed  int            `json:"passed"`
 	Counts  map[string]int `json:"counts"`
 	Seconds float64        `json:"seconds"`
 	Slowest []LitTest      `json:"slowest,omitempty"`
+	// TestsFile names the file beside the cell's JSON that holds Tests (NAME.tests.csv:
+	// test, code, seconds); "" when lit's report did not reach the host.
+	TestsFile string `json:"tests_file,omitempty"`
+	// Tests are every test lit ran, in its report's order. They are kept in TestsFile rather
+	// than in the cell JSON (and summary.json): a whole check-llvm has 40,000.
+	Tests []LitResult `json:"-"`
+}
+
+// LitResult is one test of lit's report: its full name, lit's result code (PASS, FAIL,
+// UNSUPPORTED, XFAIL...) and its time.
+type LitResult struct {
+	Name    string
+	Code    string
+	Seconds float64
 }
 
 // LitTest is one test's time as lit measured it.

@@ -110,12 +110,21 @@ type RankRow struct {
 	RefRatio float64  `json:"reference_ratio"`
 	RefRank  int      `json:"reference_rank"`
 	RefNote  string   `json:"reference_note,omitempty"`
+	// Base is this run's ratio to the baseline method in the same cache state, with its
+	// interval (see BaselineRatio); nil when the run lacks the method or the baseline.
+	Base *Ratio `json:"baseline_ratio,omitempty"`
+	// RefBase is the reference's total over its baseline's total; 0 when it lacks either.
+	RefBase float64 `json:"reference_baseline_ratio,omitempty"`
+	// Agree says whether RefBase lies within Base's interval; nil when either is missing.
+	Agree *bool `json:"agree,omitempty"`
 }
 
 // RankTable ranks methods by median total in the run and in the reference. Only entries
 // with a total on both sides are ranked, and ratios are to the fastest of those.
 type RankTable struct {
-	Title    string    `json:"title"`
+	Title string `json:"title"`
+	// Baseline is the method the Base ratios divide by.
+	Baseline string    `json:"baseline"`
 	Rows     []RankRow `json:"rows"`
 	RunOrder []string  `json:"run_order"`
 	RefOrder []string  `json:"reference_order"`
@@ -124,9 +133,17 @@ type RankTable struct {
 
 // CompareReference ranks the run against the reference: one table per cache state present
 // on both sides, then, when there are several, one over every method and cache state. For a
-// method the run swept, its fastest variant stands for it.
-func CompareReference(s *Summary, ref *Reference) []RankTable {
+// method the run swept, its fastest variant stands for it. Each row also gives both sides'
+// ratios to the baseline method (DefaultBaseline when ""), the run's with its interval.
+func CompareReference(s *Summary, ref *Reference, baseline string) []RankTable {
+	if baseline == "" {
+		baseline = DefaultBaseline
+	}
 	best := fastest(s)
+	paired := map[string]Paired{}
+	for _, p := range PairWithBaseline(s, baseline) {
+		paired[p.Group] = p
+	}
 	var caches []string
 	for _, c := range s.Caches() {
 		for _, r := range ref.Rows {
@@ -147,17 +164,32 @@ func CompareReference(s *Summary, ref *Reference) []RankTable {
 		}
 	}
 	build := func(title string, keys [][2]string, withCache bool) RankTable {
-		t := RankTable{Title: title}
+		t := RankTable{Title: title, Baseline: baseline}
 		for _, k := range keys {
 			row := RankRow{Method: k[0], Cache: k[1]}
+			b := best[baseline+"/"+k[1]]
 			if g := best[k[0]+"/"+k[1]]; g != nil {
 				m := g.Total.Median
 				row.Run = &m
 				row.Label = strings.TrimPrefix(strings.TrimPrefix(g.Label, g.Method), " ")
+				if b != nil {
+					var pp *Paired
+					if p, ok := paired[g.Group]; ok && p.N > 0 {
+						pp = &p
+					}
+					row.Base = BaselineRatio(s, g, b, pp)
+				}
 			}
 			if r := ref.Find(k[0], k[1]); r != nil {
 				row.RefNote = r.Note
 				row.Ref = r.Total
+				if rb := ref.Find(baseline, k[1]); rb != nil && r.Total != nil && rb.Total != nil && *rb.Total > 0 {
+					row.RefBase = *r.Total / *rb.Total
+				}
+			}
+			if row.Base != nil && row.RefBase > 0 {
+				agree := row.RefBase >= row.Base.Low && row.RefBase <= row.Base.High
+				row.Agree = &agree
 			}
 			if row.Run != nil || ref.Find(k[0], k[1]) != nil {
 				t.Rows = append(t.Rows, row)

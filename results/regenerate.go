@@ -14,6 +14,8 @@ const (
 	SummaryCSVFile = "summary.csv"
 	ReportFile     = "report.md"
 	ChartFile      = "chart.svg"
+	// CompareChartFile draws the ratios to the baseline, this run's beside the reference's.
+	CompareChartFile = "compare.svg"
 )
 
 // RegenerateOptions are the choices of Regenerate.
@@ -23,10 +25,13 @@ type RegenerateOptions struct {
 	Reference string
 	// ByHost splits the report's statistics by the node each cell ran on.
 	ByHost bool
+	// Baseline is the method the others are paired with; "" is DefaultBaseline.
+	Baseline string
 }
 
 // Regenerate rebuilds everything derived from a run directory's cells/*.json and run.json:
-// each cells/<cell>.csv, summary.json, summary.csv, report.md and chart.svg. Unreadable
+// each cells/<cell>.csv, summary.json, summary.csv, report.md, chart.svg, a
+// sweep-<method>-<param>.svg per swept parameter and, with a reference, compare.svg. Unreadable
 // cell files are listed in the summary's Skipped and in the report, not fatal. It returns
 // the summary.
 func Regenerate(dir string, o RegenerateOptions) (*Summary, error) {
@@ -68,14 +73,33 @@ func Regenerate(dir string, o RegenerateOptions) (*Summary, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		name = filepath.Base(abs)
 	}
-	report := Report(s, ReportInput{Name: name, Reference: ref, ByHost: o.ByHost})
+	in := ReportInput{Name: name, Reference: ref, ByHost: o.ByHost, Baseline: o.Baseline}
+	report := Report(s, in)
 	if err := WriteFileAtomic(filepath.Join(dir, ReportFile), append(report, '\n')); err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, ChartFile), Chart(s, chartTitle(s, name), ref)); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, ChartFile), Chart(s, chartTitle(s, name))); err != nil {
 		return nil, err
 	}
+	for _, c := range SweepCharts(s) {
+		if err := WriteFileAtomic(filepath.Join(dir, c.File), c.SVG); err != nil {
+			return nil, err
+		}
+	}
+	if tables := compareTables(s, ref, in.baseline()); len(tables) > 0 {
+		if err := WriteFileAtomic(filepath.Join(dir, CompareChartFile), CompareChart(tables, ref)); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// compareTables are the rank tables of the run against ref, none without a reference.
+func compareTables(s *Summary, ref *Reference, baseline string) []RankTable {
+	if ref == nil {
+		return nil
+	}
+	return CompareReference(s, ref, baseline)
 }
 
 func chartTitle(s *Summary, name string) string {

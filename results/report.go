@@ -18,6 +18,9 @@ type ReportInput struct {
 	Name      string     // the run's name, e.g. its directory's base name
 	Reference *Reference // nil for no reference section
 	ByHost    bool       // split the statistics by the node each cell ran on
+	// Baseline is the method the others are paired with test by test and divided by in the
+	// comparison with the reference; "" is DefaultBaseline.
+	Baseline string
 }
 
 // Report renders report.md: the seed-style table of median totals, the sweeps, the
@@ -118,7 +121,9 @@ func Report(s *Summary, in ReportInput) []byte {
 	}
 	writePhaseTable(&b, s)
 	writeMemory(&b, s)
+	writeCPU(&b, s)
 	writeLit(&b, s)
+	writePaired(&b, s, in.baseline())
 
 	if failed > 0 {
 		p("## Failed cells\n\n")
@@ -137,7 +142,7 @@ func Report(s *Summary, in ReportInput) []byte {
 		p("\n")
 	}
 	if in.Reference != nil {
-		writeReference(&b, s, in.Reference)
+		writeReference(&b, s, in.Reference, in.baseline())
 	}
 	if s.Meta != nil {
 		writeEnvironment(&b, s.Meta)
@@ -220,6 +225,10 @@ func writeSweeps(b *bytes.Buffer, s *Summary) {
 			}
 		}
 		p("### %s: %s\n\n", mdEscape(m), mdEscape(strings.Join(keys, " x ")))
+		for _, k := range keys {
+			p("![%s: median total against %s](%s)\n", mdEscape(m), mdEscape(k), sweepFile(m, k))
+		}
+		p("\n")
 		if len(keys) == 1 {
 			k := keys[0]
 			p("| %s |", mdEscape(k))
@@ -397,15 +406,24 @@ func writePhaseTable(b *bytes.Buffer, s *Summary) {
 	fmt.Fprintln(b)
 }
 
-func writeReference(b *bytes.Buffer, s *Summary, ref *Reference) {
+// baseline is the report's baseline method.
+func (in ReportInput) baseline() string {
+	if in.Baseline == "" {
+		return DefaultBaseline
+	}
+	return in.Baseline
+}
+
+func writeReference(b *bytes.Buffer, s *Summary, ref *Reference, baseline string) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Reference: %s\n\n", mdEscape(filepath.Base(ref.Path)))
-	tables := CompareReference(s, ref)
+	tables := CompareReference(s, ref, baseline)
 	if len(tables) == 0 {
 		p("No cache state of this run (%s) is in the reference.\n\n", mdEscape(strings.Join(s.Caches(), ", ")))
 		return
 	}
-	p("Median totals of this run next to the reference's totals. Ratios are to the fastest method ranked on both sides; a method the run swept is represented by its fastest variant.\n\n")
+	p("Median totals of this run next to the reference's totals. Ratios are to the fastest method ranked on both sides; a method the run swept is represented by its fastest variant. "+
+		"The columns \"vs %[1]s\" divide each total by %[1]s's in the same cache state: this run's with its interval and how it was computed (per-test: the workload scaled by the median per-test ratio to %[1]s and its 95%% interval, build and transfer from the repetitions; repetitions: the totals' intervals of the medians alone), the reference's, and whether the reference's lies within ours.\n\n![ratios to %[1]s, this run and the reference](%[2]s)\n\n", mdEscape(baseline), CompareChartFile)
 	for _, t := range tables {
 		writeRankTable(b, t)
 	}
@@ -414,7 +432,7 @@ func writeReference(b *bytes.Buffer, s *Summary, ref *Reference) {
 func writeRankTable(b *bytes.Buffer, t RankTable) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("### %s\n\n", mdEscape(t.Title))
-	p("| method | this run | ratio | rank | reference | ratio | rank | note |\n|---|---|---|---|---|---|---|---|\n")
+	p("| method | this run | ratio | rank | reference | ratio | rank | vs %[1]s (interval) | reference vs %[1]s | agree | note |\n|---|---|---|---|---|---|---|---|---|---|---|\n", mdEscape(t.Baseline))
 	for _, r := range t.Rows {
 		f := r.fields(t)
 		for i := range f {
@@ -425,7 +443,8 @@ func writeRankTable(b *bytes.Buffer, t RankTable) {
 	p("\n%s.\n\n", mdEscape(t.verdict()))
 }
 
-// fields are the row's columns as text: method, run, ratio, rank, reference, ratio, rank, note.
+// fields are the row's columns as text: method, run, ratio, rank, reference, ratio, rank,
+// ratio to the baseline with its interval, the reference's, agreement, note.
 func (r RankRow) fields(t RankTable) []string {
 	name := r.Method
 	if t.Title == allCaches {
@@ -452,8 +471,21 @@ func (r RankRow) fields(t RankTable) []string {
 		}
 		return fmt.Sprint(n)
 	}
+	base, refBase, agree := "", "", ""
+	if b := r.Base; b != nil {
+		base = fmt.Sprintf("%.2f [%.2f–%.2f] %s", b.Estimate, b.Low, b.High, b.How)
+		if b.How == "per-test" {
+			base += fmt.Sprintf(" (measured %.2f)", b.Measured)
+		}
+	}
+	if r.RefBase > 0 {
+		refBase = fmt.Sprintf("%.2f", r.RefBase)
+	}
+	if r.Agree != nil {
+		agree = map[bool]string{true: "yes", false: "no"}[*r.Agree]
+	}
 	return []string{name, dur(r.Run), ratio(r.RunRatio, r.RunRank), rank(r.RunRank),
-		dur(r.Ref), ratio(r.RefRatio, r.RefRank), rank(r.RefRank), r.RefNote}
+		dur(r.Ref), ratio(r.RefRatio, r.RefRank), rank(r.RefRank), base, refBase, agree, r.RefNote}
 }
 
 // verdict says whether the run ranks the methods as the reference does.
@@ -475,7 +507,7 @@ func WriteRankText(w io.Writer, tables []RankTable) error {
 		}
 		fmt.Fprintf(w, "%s:\n", t.Title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "method\tthis run\tratio\trank\treference\tratio\trank\tnote")
+		fmt.Fprintf(tw, "method\tthis run\tratio\trank\treference\tratio\trank\tvs %[1]s (interval)\treference vs %[1]s\tagree\tnote\n", t.Baseline)
 		for _, r := range t.Rows {
 			fmt.Fprintln(tw, strings.Join(r.fields(t), "\t"))
 		}

@@ -94,7 +94,17 @@ func TestRegenerateGolden(t *testing.T) {
 			if len(s.Skipped) != 0 {
 				t.Errorf("skipped %v; the temporary file must be ignored silently", s.Skipped)
 			}
-			for _, f := range []string{ReportFile, ChartFile, SummaryCSVFile, SummaryJSON, filepath.Join(CellsDir, tc.cellCSV)} {
+			files := []string{ReportFile, ChartFile, SummaryCSVFile, SummaryJSON, filepath.Join(CellsDir, tc.cellCSV)}
+			if tc.ref != "" {
+				files = append(files, CompareChartFile)
+			}
+			for _, c := range SweepCharts(s) {
+				files = append(files, c.File)
+			}
+			if len(files) < 6 {
+				t.Errorf("no sweep chart; the fixtures sweep 9p's msize")
+			}
+			for _, f := range files {
 				data, err := os.ReadFile(filepath.Join(dir, f))
 				if err != nil {
 					t.Fatal(err)
@@ -112,39 +122,14 @@ func TestRegenerateGolden(t *testing.T) {
 }
 
 // TestChartIsWellFormedSVG parses the chart as XML and checks it draws one bar segment per
-// non-zero chart phase of each ok group and a reference tick per reference total.
+// non-zero chart phase of each ok group.
 func TestChartIsWellFormedSVG(t *testing.T) {
 	run, err := ReadRun(filepath.Join("testdata", "runs", "seed-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := ReadReference(seedRef)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := Summarize(run.Cells, run.Meta)
-	svg := Chart(s, "a <title> & more", ref)
-	d := xml.NewDecoder(bytes.NewReader(svg))
-	rects, ticks := 0, 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("chart is not well-formed XML: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			for _, a := range se.Attr {
-				if se.Name.Local == "rect" && a.Name.Local == "height" && a.Value == "18" {
-					rects++
-				}
-				if se.Name.Local == "line" && a.Name.Local == "stroke" && a.Value == chartMarkColor {
-					ticks++
-				}
-			}
-		}
-	}
+	rects := countSVG(t, Chart(s, "a <title> & more"), "rect", "height", "18")
 	want := 0
 	for _, g := range s.Groups {
 		if g.OK == 0 {
@@ -159,10 +144,64 @@ func TestChartIsWellFormedSVG(t *testing.T) {
 	if rects != want {
 		t.Errorf("%d bar segments, want %d", rects, want)
 	}
-	// 9p (the 512000 variant, the faster), virtiofs, squashfs, ext4 in two cache states,
-	// plus the legend's tick; ssh-tar has no reference total.
-	if ticks != 9 {
-		t.Errorf("%d reference ticks (with the legend's), want 9", ticks)
+}
+
+// TestCompareChart draws the seed-like fixture's ratios to squashfs beside the seed's: a
+// bar of this run's per method and cache state, and one of the reference's where it has a
+// total (9p, virtiofs, squashfs and ext4 in two cache states; not ssh-tar), each colour
+// once more in the legend.
+func TestCompareChart(t *testing.T) {
+	ref, err := ReadReference(seedRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := CompareReference(loadFixture(t, "seed-a"), ref, "")
+	svg := CompareChart(tables, ref)
+	runBars, refBars := 0, 0
+	for _, tb := range tables {
+		if tb.Title == allCaches {
+			continue
+		}
+		for _, r := range tb.Rows {
+			if r.Base != nil {
+				runBars++
+			}
+			if r.RefBase > 0 {
+				refBars++
+			}
+		}
+	}
+	if refBars != 8 {
+		t.Errorf("%d rows with a reference ratio, want 8", refBars)
+	}
+	if n := countSVG(t, svg, "rect", "fill", compareRunColor); n != runBars+1 {
+		t.Errorf("%d bars of this run (with the legend's), want %d", n, runBars+1)
+	}
+	if n := countSVG(t, svg, "rect", "fill", compareRefColor); n != refBars+1 {
+		t.Errorf("%d bars of the reference (with the legend's), want %d", n, refBars+1)
+	}
+}
+
+// countSVG parses svg as XML and counts the elements named elem whose attribute attr is val.
+func countSVG(t *testing.T, svg []byte, elem, attr, val string) int {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	n := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == elem {
+			for _, a := range se.Attr {
+				if a.Name.Local == attr && a.Value == val {
+					n++
+				}
+			}
+		}
 	}
 }
 

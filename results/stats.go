@@ -264,13 +264,19 @@ func exactRankSumP(rank2 []int, n1, w2 int) float64 {
 			}
 		}
 	}
+	return twoSidedP(ways[n1], w2)
+}
+
+// twoSidedP is 2 min(P(S <= w), P(S >= w)), at most 1, for a statistic S taking the value s
+// in ways[s] of its equally likely outcomes.
+func twoSidedP(ways []float64, w int) float64 {
 	var total, low, high float64
-	for s, c := range ways[n1] {
+	for s, c := range ways {
 		total += c
-		if s <= w2 {
+		if s <= w {
 			low += c
 		}
-		if s >= w2 {
+		if s >= w {
 			high += c
 		}
 	}

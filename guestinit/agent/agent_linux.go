@@ -421,6 +421,13 @@ func (a *agent) workload(ctx context.Context, job *protocol.Job) error {
 	}
 	if ran {
 		res.Mounts = treeMounts(path.Join("/", w.Chroot, root))
+		if w.Kind == protocol.WorkloadExec && w.LitReport != "" {
+			// After the step's end: reading the report is not the workload's time.
+			var lerr error
+			if res.Tests, lerr = litReport(litReportPath(w, root)); lerr != nil {
+				a.logf("workload: no per-test results: %v", lerr)
+			}
+		}
 		a.send(protocol.Event{Kind: protocol.EventResult, Step: label, Result: &res})
 	}
 	return err

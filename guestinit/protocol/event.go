@@ -102,6 +102,17 @@ type Result struct {
 	// has them: "MOUNTPOINT FSTYPE SOURCE OPTIONS SUPEROPTIONS", the options those the guest
 	// actually got.
 	Mounts []string `json:"mounts,omitempty"`
+	// Tests are the exec workload's per-test results from lit's JSON report
+	// (Workload.LitReport), in the report's order.
+	Tests []TestResult `json:"tests,omitempty"`
+}
+
+// TestResult is one test of a lit report: its full name ("LLVM :: Assembler/x.ll"), lit's
+// result code (PASS, FAIL, UNSUPPORTED, XFAIL...) and its time as lit measured it.
+type TestResult struct {
+	Name    string  `json:"name"`
+	Code    string  `json:"code"`
+	Seconds float64 `json:"seconds"`
 }
 
 // DAXFaults are the guest's page faults on DAX mappings, from the kernel's fs_dax trace

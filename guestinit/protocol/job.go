@@ -200,6 +200,11 @@ type Workload struct {
 	Timeout float64 `json:"timeout,omitempty"`
 	// Readers is how many files read-all reads in parallel; 0 picks 2*GOMAXPROCS.
 	Readers int `json:"readers,omitempty"`
+	// LitReport is where the exec command (llvm-lit, run with -o LitReport) writes lit's JSON
+	// report, relative to Cwd; "" for none. After the command ends, whatever its status, the
+	// agent reads it and sends every test's name, result code and time in Result.Tests,
+	// leaving out each test's output.
+	LitReport string `json:"lit_report,omitempty"`
 }
 
 // DecodeJob reads one job from r. Unknown fields, trailing data and invalid jobs (see

@@ -58,7 +58,8 @@ func blockOf(method string, c Config) (b qemu.Block, refused string, err error) 
 	if b.Bus == qemu.BusMMIO && c.Arch == "x86_64" {
 		return b, "", fmt.Errorf("%s bus: mmio needs a machine with a virtio-mmio bus, and x86_64's q35 has none (the virt machine of aarch64 and riscv64 has)", method)
 	}
-	if feats, ok := c.Tools["qemu"].Detail.(qemu.Features); ok {
+	if caps, ok := c.Tools["qemu"].Detail.(qemu.Caps); ok && caps.Features != nil {
+		feats := caps.Features
 		var why []string
 		for _, f := range b.Needs() {
 			if err, probed := feats[f]; probed && err != nil {

@@ -54,7 +54,7 @@ func TestBlockParams(t *testing.T) {
 			c := Config{Tree: "/src/tree", Work: "/run/work", Sockets: "/run/s", Mountpoint: "/root/tree", Arch: tc.arch,
 				Params: tc.params, Size: TreeSize{Files: 10, Dirs: 3, Bytes: 5 << 20, Inodes: 15, Blocks: 1300}}
 			c = withTools(tc.m, c)
-			c.Tools["qemu"] = HostTool{Path: "/usr/bin/qemu", Detail: tc.feats}
+			c.Tools["qemu"] = HostTool{Path: "/usr/bin/qemu", Detail: qemu.Caps{Features: tc.feats}}
 			p, err := tc.m.Plan(c)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {

@@ -78,9 +78,9 @@ func (Erofs) Carries(tree.Finding) (bool, string) { return true, "" }
 // inlined into their inodes, so the image is built with -Enoinline_data and no compression,
 // in blocks of the page size (mkfs.erofs 1.5 takes the host's); the device's size is fixed
 // by the plan, so the image is padded with zeros to an upper bound of its size.
-func (Erofs) Plan(c Config) (Plan, error) {
+func (Erofs) Plan(c Config) (Setup, error) {
 	if err := (Erofs{}).SpecRefusal(c); err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	image := img(c, "tree.erofs")
 	pmem := pmemWanted(c.Params)
@@ -90,11 +90,11 @@ func (Erofs) Plan(c Config) (Plan, error) {
 	}
 	aligned, err := daxAligned("erofs", c.Params)
 	if err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	if pmem {
 		if err := pmemRefusal("erofs", c); err != nil {
-			return Plan{}, err
+			return Setup{}, err
 		}
 		argv = append(argv, "-Enoinline_data")
 		if aligned {
@@ -122,7 +122,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 	}
 	blk, refused, err := blockOf("erofs", c)
 	if err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: lowerDir, FSType: "erofs", ReadOnly: true}
 	var dev Device = Disk{Path: image, ReadOnly: true, Block: blk}
@@ -143,7 +143,7 @@ func (Erofs) Plan(c Config) (Plan, error) {
 			guest[0].UpperDevice = scratchDisk(true) // no disk before the scratch disk
 		}
 	}
-	return Plan{
+	return Setup{
 		Modules: overlayModules(c, lower...),
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{dev}, scratchDevices(c)...),

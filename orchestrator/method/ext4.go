@@ -112,7 +112,7 @@ func (Ext4) SpecRefusal(c Config) error {
 // by mkfs on the host: left to the guest's ext4lazyinit thread, zeroing them would write to
 // the disk during the workload. The route (see buildExt4) is chosen from what the host probe
 // found: the privilege to mount and the version of e2fsprogs.
-func (Ext4) Plan(c Config) (Plan, error) {
+func (Ext4) Plan(c Config) (Setup, error) {
 	image, argv := img(c, "tree.ext4"), ext4Argv(c)
 	route := ext4Route(c)
 	mkfs := slices.Clone(argv)
@@ -128,13 +128,13 @@ func (Ext4) Plan(c Config) (Plan, error) {
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}
 	blk, refused, err := blockOf("ext4", c)
 	if err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	if _, err := daxAligned("ext4", c.Params); err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	if !pmemWanted(c.Params) {
-		return Plan{Modules: append(blkModules(blk), ext4Modules...), Steps: []Step{build},
+		return Setup{Modules: append(blkModules(blk), ext4Modules...), Steps: []Step{build},
 			Devices: []Device{Disk{Path: image, Snapshot: true, Block: blk}},
 			Guest:   []protocol.Step{mount}, Refused: refused}, nil
 	}
@@ -142,14 +142,14 @@ func (Ext4) Plan(c Config) (Plan, error) {
 	// pages in QEMU's memory, never the file, so it is mounted read-write with no overlay,
 	// as on a disk with snapshot=on.
 	if err := pmemRefusal("ext4", c); err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	build.Desc += "; 4 KiB blocks, for DAX"
 	if ext4DAXAligned(c.Params) {
 		build.Desc += ", in 2 MiB clusters (bigalloc), so that every file's data starts 2 MiB-aligned"
 	}
 	mount.Source, mount.Options, mount.DAX = pmemDevice, pmemOptions, true
-	return Plan{
+	return Setup{
 		Modules: append(slices.Clone(pmemModules), "crc32c_generic", "ext4"),
 		Steps:   []Step{build},
 		Devices: []Device{Pmem{Path: image, Size: ext4ImageSize(c), Private: true}},

@@ -6,7 +6,7 @@ import (
 )
 
 // planOf is m's plan of the cell c; a method that cannot plan it fails the test by panicking.
-func planOf(m Method, c Config) Plan {
+func planOf(m Method, c Config) Setup {
 	if c.Tools == nil {
 		c = withTools(m, c)
 	}

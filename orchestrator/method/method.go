@@ -92,8 +92,8 @@ type Step struct {
 	Run func(ctx context.Context, env Env) (undo func(), err error) `json:"-"`
 }
 
-// Plan is everything a method does for one cell, resolved before the cell runs.
-type Plan struct {
+// Setup is everything a method does for one cell, resolved before the cell runs.
+type Setup struct {
 	Modules  []string        // guest kernel modules (dependencies are resolved later)
 	Steps    []Step          // host steps: build an image, start a daemon, stream the tree
 	Devices  []Device        // what the method attaches to the VM
@@ -125,7 +125,7 @@ type Method interface {
 	// is on the host; when not, why (an empty why keeps the finding's own reason).
 	Carries(f tree.Finding) (ok bool, why string)
 	// Plan resolves the cell: host steps, devices, guest steps, modules, warnings.
-	Plan(c Config) (Plan, error)
+	Plan(c Config) (Setup, error)
 }
 
 // SpecChecker is a method that refuses some of its parameters' values whatever the host
@@ -145,8 +145,8 @@ func CheckSpec(m Method, c Config) error {
 	return nil
 }
 
-// Facter is a method that records what it chose on this host apart from its Plan (see
-// Plan.Facts); PlanCell merges them.
+// Facter is a method that records what it chose on this host apart from its Setup (see
+// Setup.Facts); PlanCell merges them.
 type Facter interface {
 	Facts(c Config) map[string]string
 }
@@ -162,9 +162,9 @@ type HandBuilder interface {
 }
 
 // PlanCell is m.Plan(c) with the method's Facts, if any, merged into the plan's.
-func PlanCell(m Method, c Config) (Plan, error) {
+func PlanCell(m Method, c Config) (Setup, error) {
 	if err := CheckSpec(m, c); err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
 	p, err := m.Plan(c)
 	if err != nil {

@@ -41,9 +41,9 @@ func (NineP) Carries(tree.Finding) (bool, string) { return true, "" }
 
 // Plan implements Method: QEMU itself serves the share; only an overlay upper layer on disk
 // needs a scratch disk made first.
-func (NineP) Plan(c Config) (Plan, error) {
+func (NineP) Plan(c Config) (Setup, error) {
 	opts := fmt.Sprintf("trans=virtio,version=9p2000.L,msize=%d,cache=%s", c.Params.Int("msize"), c.Params.Str("cache"))
-	return Plan{
+	return Setup{
 		Modules: overlayModules(c, "9pnet_virtio", "9p"),
 		Steps:   scratchSteps(c),
 		Devices: append([]Device{NinePShare{Path: c.Tree, Tag: shareTag, ReadOnly: true, Security: c.Params.Str("security_model")}},

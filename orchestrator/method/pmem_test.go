@@ -21,7 +21,7 @@ import (
 func TestPmemPlans(t *testing.T) {
 	base := Config{Tree: "/src/tree", Work: "/run/work", Sockets: "/run/s", Mountpoint: "/root/tree", Arch: "x86_64",
 		Size: TreeSize{Files: 10, Dirs: 3, Symlinks: 2, Bytes: 5 << 20, Inodes: 15, Blocks: 1300}}
-	mount := func(p Plan) protocol.Step {
+	mount := func(p Setup) protocol.Step {
 		for _, s := range p.Guest {
 			if s.Name == "mount" {
 				return s
@@ -30,7 +30,7 @@ func TestPmemPlans(t *testing.T) {
 		t.Fatalf("no mount step in %+v", p.Guest)
 		return protocol.Step{}
 	}
-	checkPmem := func(t *testing.T, p Plan, private bool) Pmem {
+	checkPmem := func(t *testing.T, p Setup, private bool) Pmem {
 		t.Helper()
 		d, ok := p.Devices[0].(Pmem)
 		if !ok || d.Private != private || d.Size%qemu.PmemAlign != 0 || d.Size <= 0 {
@@ -158,7 +158,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestDAXAlign(t *testing.T) {
 	base := Config{Tree: "/src/tree", Work: "/run/work", Sockets: "/run/s", Mountpoint: "/root/tree", Arch: "x86_64",
 		Size: TreeSize{Files: 10, Dirs: 3, Symlinks: 2, Bytes: 5 << 20, Inodes: 15, Blocks: 1300}}
-	plan := func(m Method, p Params, erofsVersion string) (Plan, error) {
+	plan := func(m Method, p Params, erofsVersion string) (Setup, error) {
 		c := base
 		c.Params = p
 		c.Tools = Found{"erofs-utils": {Path: "/usr/bin/mkfs.erofs", Version: erofsVersion}}

@@ -32,7 +32,7 @@ func (m SerialTar) Carries(f tree.Finding) (bool, string) { return streamCarries
 // tree and ends when QEMU has taken the last byte from the socket (it takes them only as
 // fast as the guest reads); the guest's receive step ends in the mount phase. The control
 // port's virtio_console is always loaded.
-func (SerialTar) Plan(c Config) (Plan, error) {
+func (SerialTar) Plan(c Config) (Setup, error) {
 	data := sock(c, "data.sock")
 	transfer := Step{Kind: StepTransfer, Desc: fmt.Sprintf(
 		"stream the filtered tree as tar (owner %s) into virtio-serial port %q (QEMU listens on %s)", ownerText(c), dataPort, data),
@@ -41,7 +41,7 @@ func (SerialTar) Plan(c Config) (Plan, error) {
 			st.log(env.Log, "serial-tar")
 			return nil, err
 		}}
-	return Plan{
+	return Setup{
 		Modules: tarModules(c),
 		Refused: tmpfsRefusal(c),
 		Steps:   append(scratchSteps(c), transfer),

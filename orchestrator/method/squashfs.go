@@ -57,7 +57,7 @@ const ExcludeFile = "exclude.list"
 // from an excluded directory would vanish from the kept part of the tree too; with it the
 // lines are patterns matched against paths relative to the source, which SquashfsExcludeLine
 // escapes into exact names.
-func (Squashfs) Plan(c Config) (Plan, error) {
+func (Squashfs) Plan(c Config) (Setup, error) {
 	image := img(c, "tree.sqfs")
 	argv := []string{"mksquashfs", c.Tree, image, "-noappend", "-quiet", "-no-progress", "-no-xattrs",
 		"-b", strconv.FormatInt(c.Params.Int("block_size"), 10)}
@@ -84,9 +84,9 @@ func (Squashfs) Plan(c Config) (Plan, error) {
 	}
 	blk, refused, err := blockOf("squashfs", c)
 	if err != nil {
-		return Plan{}, err
+		return Setup{}, err
 	}
-	return Plan{
+	return Setup{
 		Modules: overlayModules(c, append(blkModules(blk), "virtio_blk", "squashfs")...),
 		Steps:   append([]Step{build}, scratchSteps(c)...),
 		Devices: append([]Device{Disk{Path: image, ReadOnly: true, Block: blk}}, scratchDevices(c)...),

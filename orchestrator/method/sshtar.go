@@ -55,7 +55,7 @@ func streamCarries(method string, f tree.Finding) (bool, string) {
 // guest reported tar's exit status, so it includes the extraction. The guest configures its
 // network, then runs the agent's sshd, which ends when the one tar session has extracted
 // the stream.
-func (SSHTar) Plan(c Config) (Plan, error) {
+func (SSHTar) Plan(c Config) (Setup, error) {
 	transfer := Step{Kind: StepTransfer, Desc: fmt.Sprintf(
 		"stream the filtered tree as tar (owner %s) over SSH (%s, pinned host key) to 127.0.0.1:%d -> guest:%d; guest runs tar -x -C %s",
 		ownerText(c), c.Params.Str("cipher"), c.HostPort, guestPort, c.Mountpoint),
@@ -68,7 +68,7 @@ func (SSHTar) Plan(c Config) (Plan, error) {
 			st.log(env.Log, "ssh-tar ("+c.Params.Str("cipher")+")")
 			return nil, err
 		}}
-	return Plan{
+	return Setup{
 		Modules: tarModules(c, "virtio_net"),
 		Refused: tmpfsRefusal(c),
 		Steps:   append(scratchSteps(c), transfer),

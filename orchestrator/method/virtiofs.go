@@ -152,7 +152,7 @@ func (Virtiofs) daemon(c Config) Virtiofsd {
 // returns once it listens on its socket; a daemon that dies while the guest runs ends the
 // cell at once. The undo action stops the whole group and removes the socket; it never
 // blocks for more than about ten seconds.
-func (v Virtiofs) Plan(c Config) (Plan, error) {
+func (v Virtiofs) Plan(c Config) (Setup, error) {
 	d := v.daemon(c)
 	o := v.options(c, d)
 	var why string
@@ -207,7 +207,7 @@ func (v Virtiofs) Plan(c Config) (Plan, error) {
 			"sched_getaffinity as it grows under load, and the daemon's own seccomp filter kills it for that (SIGSYS, "+
 			"see the host's audit log); the guest then waits until the workload timeout", n))
 	}
-	return Plan{
+	return Setup{
 		Modules: overlayModules(c, "virtiofs"),
 		Steps:   append(scratchSteps(c), start),
 		Devices: append([]Device{VhostUserFS{Socket: v.socket(c), Tag: shareTag, QueueSize: int(c.Params.Int("queue_size"))}},

@@ -1,8 +1,13 @@
 package plan
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
+	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -24,34 +29,22 @@ func (c *Cell) ControlSocket() string { return filepath.Join(c.Sockets, ControlS
 // Console is the guest console's log file.
 func (c *Cell) Console() string { return filepath.Join(c.Logs, ConsoleFile) }
 
-// qemuOptions are the options of the cell's VM: the spec's machine, the kernel and the cell's
-// initrd, the control port, and the method's devices (block devices first, so the tree's disk
-// is /dev/vda), then the rootfs copy-on-write, on the same bus as the method's disks.
-func qemuOptions(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]qemu.Fn, error) {
+// session is the cell's guest: the spec's machine, the kernel and the cell's initramfs (the
+// agent, the cell's modules, the spec's extra files and the job), the control port, and the
+// method's devices (block devices first, so the tree's disk is /dev/vda), then the rootfs
+// copy-on-write and the spec's raw arguments.
+func session(e *spec.Experiment, c *Cell, devs []method.Device, h Host) (guest.Session, error) {
 	arch, err := qemu.ParseArch(e.Guest.Arch)
 	if err != nil {
-		return nil, err
+		return guest.Session{}, err
 	}
-	fns := []qemu.Fn{
-		qemu.WithArch(arch),
-		qemu.WithCPUs(e.QEMU.CPUs),
-		qemu.WithMemory(e.QEMU.Memory),
-		qemu.WithKernel(h.Kernel),
-		qemu.WithInitrd(c.Initrd()),
-		qemu.WithConsoleLog(c.Console()),
-		qemu.VirtioSerialPort("ctl", c.ControlSocket()),
-	}
-	if h.Accel != "" {
-		fns = append(fns, qemu.WithAccel(h.Accel))
-	}
-	if e.QEMU.Binary != "" {
-		fns = append(fns, qemu.WithBinary(e.QEMU.Binary))
-	}
-	if e.QEMU.Machine != "" {
-		fns = append(fns, qemu.WithMachine(e.QEMU.Machine))
-	}
+	s := guest.Session{Arch: arch, Binary: e.QEMU.Binary, Machine: e.QEMU.Machine, Accel: h.Accel,
+		CPUs: e.QEMU.CPUs, Memory: e.QEMU.Memory, Kernel: h.Kernel, Args: e.QEMU.Args,
+		Image: guest.Image{Cache: h.Cache, Job: c.Job, Base: initramfs.Base{Agent: h.Agent, ModulesDir: h.Modules,
+			Modules: c.Modules, Busybox: h.Busybox, Extras: extras(e.Guest.Files)}},
+		Files: guest.Files{Initrd: c.Initrd(), Console: c.Console(), Control: c.ControlSocket()}}
 	for _, d := range devs {
-		fns = append(fns, d.Option())
+		s.Devices = append(s.Devices, d.Option())
 	}
 	if e.Guest.Rootfs != "" {
 		img := h.Rootfs
@@ -60,20 +53,35 @@ func qemuOptions(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]q
 		}
 		// snapshot=on: the image never changes; on the bus of the method's disks, so that the
 		// guest names it after them.
-		fns = append(fns, qemu.BlockDeviceWith(img, false, true, qemu.Block{Bus: method.DiskBus(devs)}))
+		s.Devices = append(s.Devices, qemu.BlockDeviceWith(img, false, true, qemu.Block{Bus: method.DiskBus(devs)}))
 	}
-	if len(e.QEMU.Args) > 0 {
-		fns = append(fns, qemu.WithArgs(e.QEMU.Args...))
-	}
-	return fns, nil
+	return s, nil
 }
 
-// bootArgv is the QEMU command line of the cell. It is built before the initrd exists, so
-// files are not checked here; the runner writes the initrd, then starts exactly this.
-func bootArgv(e *spec.Experiment, c *Cell, devs []method.Device, h Host) ([]string, error) {
-	fns, err := qemuOptions(e, c, devs, h)
-	if err != nil {
-		return nil, err
+// extras are the spec's guest.files as initramfs entries.
+func extras(files map[string]string) []initramfs.File {
+	var out []initramfs.File
+	for g, h := range files {
+		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
 	}
-	return qemu.BuildUnchecked(fns...)
+	return out
+}
+
+// missingDevice says why the cell cannot boot when its command attaches a device model that
+// the probed QEMU binary does not have; "" when it has them all or was not asked.
+func missingDevice(s *guest.Session, h Host) string {
+	have, ok := h.Tools["qemu"].Detail.(qemu.Caps)
+	if !ok || have.Models == nil {
+		return ""
+	}
+	argv, err := s.Command()
+	if err != nil {
+		return ""
+	}
+	for _, m := range qemu.ModelsOf(argv) {
+		if !slices.Contains(have.Models, m) {
+			return fmt.Sprintf("%s (%s) has no device %s: its -device help does not list it", argv[0], have.Version, m)
+		}
+	}
+	return ""
 }

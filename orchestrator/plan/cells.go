@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
@@ -25,12 +26,14 @@ type Cell struct {
 	Steps      []method.Step     `json:"steps"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Refused    string            `json:"refused,omitempty"` // why the cell cannot run here: it fails before anything is timed
-	Facts      map[string]string `json:"facts,omitempty"`   // what the method chose on this host (method.Plan.Facts)
+	Facts      map[string]string `json:"facts,omitempty"`   // what the method chose on this host (method.Setup.Facts)
 	Job        protocol.Job      `json:"job"`               // what the guest agent does
 	Work       string            `json:"work"`              // the cell's scratch directory on the host
 	Logs       string            `json:"logs"`              // the cell's log directory
 	Sockets    string            `json:"sockets"`           // the cell's directory of unix sockets
 	HostPort   int               `json:"host_port"`         // the loopback port of a port forward
+	// Guest is the cell's VM: the boot step starts it, and its command is the boot step's.
+	Guest guest.Session `json:"-"`
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

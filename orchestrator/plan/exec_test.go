@@ -38,7 +38,7 @@ func TestForExec(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.method, err)
 		}
-		cells, err := Expand(n, fixedHost, fixedDirs, Options{})
+		cells, err := Expand(n, fixedHost, fixedDirs, Choices{})
 		if err != nil {
 			t.Fatal(err)
 		}

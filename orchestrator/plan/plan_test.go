@@ -113,7 +113,7 @@ func TestPlanGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cells, err := Expand(e, fixedHost, fixedDirs, Options{})
+				cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -126,7 +126,7 @@ func TestPlanGolden(t *testing.T) {
 	}
 	t.Run("seed-llvm-riscv64", func(t *testing.T) {
 		e := load(t, "../../specs/seed-llvm-riscv64.yaml")
-		cells, err := Expand(e, fixedHost, fixedDirs, Options{})
+		cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestPlanEveryShippedSpec(t *testing.T) {
 			if e.Guest.Rootfs == spec.RootfsBuilt {
 				h.Rootfs = "/cache/vmfsbench/rootfs/x86_64-recipe.ext4" // what the run resolves "built" to
 			}
-			cells, err := Expand(e, h, fixedDirs, Options{})
+			cells, err := Expand(e, h, fixedDirs, Choices{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +188,7 @@ func TestSeedHasTenCellsPerRepetition(t *testing.T) {
 	e := load(t, "../../specs/seed-llvm-riscv64.yaml")
 	for _, reps := range []int{1, 3} {
 		e.Repetitions = reps
-		cells, err := Expand(e, fixedHost, fixedDirs, Options{})
+		cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +283,7 @@ func TestPmemRefusedNamesCell(t *testing.T) {
 	} {
 		e := parse(t, "version: 1\nname: t\ntree: {path: "+t.TempDir()+"}\nguest: {arch: "+tc.arch+", mountpoint: /t}\n"+
 			"workload: {builtin: read-all}\ncache: [asis]\nmethods:\n  - "+tc.method+"\n")
-		_, err := Expand(e, fixedHost, fixedDirs, Options{})
+		_, err := Expand(e, fixedHost, fixedDirs, Choices{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s on %s: %v, want %q", tc.method, tc.arch, err, tc.want)
 		}
@@ -296,7 +296,7 @@ func TestPmemRefusedNamesCell(t *testing.T) {
 func TestMMIOBusTakesEveryDisk(t *testing.T) {
 	e := parse(t, "version: 1\nname: t\ntree: {path: /t}\nguest: {arch: riscv64, rootfs: /img/root.ext4, mountpoint: /t}\n"+
 		"workload: {command: [/bin/true]}\ncache: [asis]\nmethods:\n  - squashfs: {bus: mmio, upper: disk}\n  - erofs: {}\n")
-	cells, err := Expand(e, fixedHost, fixedDirs, Options{})
+	cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
 	if err != nil {
 		t.Fatal(err)
 	}

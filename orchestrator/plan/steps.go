@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +33,11 @@ type Host struct {
 	Survey tree.Report
 	// Accel is kvm or tcg, decided by a probe when the spec says auto; AccelReason says why.
 	Accel, AccelReason string
+	// Agent is the static guest agent for the guest's arch, Cache the cache directory where
+	// base initramfs archives are kept, and Busybox whether a static busybox for that arch is
+	// packed too. A plan that only shows the cells may leave them empty.
+	Agent, Cache string
+	Busybox      bool
 }
 
 // Dirs are where a run's files go: real directories for a run, placeholders for `vmfsbench
@@ -55,8 +61,8 @@ const PlanHostPort = 10222
 // PlanDirs are the placeholders `vmfsbench plan` shows for a run's directories.
 var PlanDirs = Dirs{Run: RunPlaceholder, Sockets: SocketsPlaceholder, HostPort: func() int { return PlanHostPort }}
 
-// Options are the choices of `vmfsbench run` that change what a cell does.
-type Options struct {
+// Choices are the choices of `vmfsbench run` that change what a cell does.
+type Choices struct {
 	// Verify makes the guest check, after the workload, the tree's owners and writability.
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
@@ -111,7 +117,7 @@ func kernelRelease(dir string) string {
 var BaseModules = []string{"virtio_pci", "virtio_console"}
 
 // Modules lists the guest kernel modules a cell needs, before dependency resolution.
-func modules(e *spec.Experiment, mp method.Plan) []string {
+func modules(e *spec.Experiment, mp method.Setup) []string {
 	mods := append(append([]string(nil), BaseModules...), mp.Modules...)
 	if e.Guest.Rootfs != "" {
 		mods = append(mods, "virtio_blk", "crc32c_generic", "ext4")
@@ -130,7 +136,7 @@ func modules(e *spec.Experiment, mp method.Plan) []string {
 // Expand returns the experiment's cells, each resolved completely from the host's facts and
 // the run's directories: the method's plan, the guest job, the QEMU command and every step
 // with its exact commands. The runner executes exactly these cells.
-func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
+func Expand(e *spec.Experiment, h Host, d Dirs, o Choices) ([]Cell, error) {
 	cells, err := Cells(e)
 	if err != nil {
 		return nil, err
@@ -163,7 +169,13 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Options) ([]Cell, error) {
 				e.Guest.User.UID, e.Guest.User.GID, c.Method))
 		}
 		c.Job = guestJob(e, c, mp, o)
-		if c.Steps, err = steps(e, c, mp, h); err != nil {
+		if c.Guest, err = session(e, c, mp.Devices, h); err != nil {
+			return nil, fmt.Errorf("cell %s: %w", c.ID, err)
+		}
+		if c.Refused == "" {
+			c.Refused = missingDevice(&c.Guest, h)
+		}
+		if c.Steps, err = steps(e, c, mp); err != nil {
 			return nil, err
 		}
 	}
@@ -211,15 +223,16 @@ func RootfsSteps(disk string) []protocol.Step {
 // runsAsRoot says whether the cell's workload runs as root instead of guest.user: a share
 // that keeps the host's owners cannot give guest.user the tree's ownership it expects, so the
 // workload runs as root there, as the seed study did for 9p and virtiofs.
-func runsAsRoot(e *spec.Experiment, mp method.Plan) bool {
+func runsAsRoot(e *spec.Experiment, mp method.Setup) bool {
 	return mp.HostOwners && e.Guest.User != nil && e.Tree.Owner != nil
 }
 
 // guestJob is the job the agent runs for the cell.
-func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.Job {
+func guestJob(e *spec.Experiment, c *Cell, mp method.Setup, o Choices) protocol.Job {
 	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
 	if len(e.Workload.Command) > 0 {
-		w.Kind, w.Argv, w.Cwd = protocol.WorkloadExec, e.Workload.Command, e.Workload.Cwd
+		w.Kind, w.Cwd = protocol.WorkloadExec, e.Workload.Cwd
+		w.Argv, w.LitReport = litReport(e.Workload.Command)
 		w.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"}
 		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
 			w.Env = append(w.Env, k+"="+e.Workload.Env[k])
@@ -248,10 +261,36 @@ func guestJob(e *spec.Experiment, c *Cell, mp method.Plan, o Options) protocol.J
 	return job
 }
 
+// LitReportFile is the JSON report an llvm-lit workload writes (lit's -o), in its working
+// directory in the guest, unless the command names its own.
+const LitReportFile = "vmfsbench-lit.json"
+
+// litReport returns the workload command, with -o LitReportFile added when it runs llvm-lit
+// (or lit) without an -o of its own, and the report's path ("" when the command is not lit):
+// the agent returns every test's result and time from it.
+func litReport(argv []string) ([]string, string) {
+	base := path.Base(argv[0])
+	if base != "llvm-lit" && base != "lit" && base != "lit.py" {
+		return argv, ""
+	}
+	for i, a := range argv[1:] {
+		if v, ok := strings.CutPrefix(a, "--output="); ok {
+			return argv, v
+		}
+		if (a == "-o" || a == "--output") && i+2 < len(argv) {
+			return argv, argv[i+2]
+		}
+		if v, ok := strings.CutPrefix(a, "-o"); ok && v != "" && !strings.HasPrefix(a, "--") {
+			return argv, v
+		}
+	}
+	return append(slices.Clip(argv), "-o", LitReportFile), LitReportFile
+}
+
 // dropCaches is what the prepare-cache step writes, as a shell would say it.
 const dropCaches = "sync; echo 3 > /proc/sys/vm/drop_caches"
 
-func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, error) {
+func steps(e *spec.Experiment, c *Cell, mp method.Setup) ([]method.Step, error) {
 	var out []method.Step
 	switch c.Cache {
 	case "empty":
@@ -271,7 +310,7 @@ func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, 
 			out = append(out, s)
 		}
 	}
-	argv, err := bootArgv(e, c, mp.Devices, h)
+	argv, err := c.Guest.Command()
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 	}
@@ -287,7 +326,7 @@ func steps(e *spec.Experiment, c *Cell, mp method.Plan, h Host) ([]method.Step, 
 	out = append(out, mount)
 	wl := method.Step{Kind: method.StepWorkload, Desc: "run the workload (timeout " + e.Workload.Timeout.String() + ")"}
 	if c.Job.Workload.Kind == protocol.WorkloadExec {
-		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(e.Workload.Command)
+		cmd := "cd " + filepath.Join(e.Guest.Mountpoint, e.Workload.Cwd) + " && " + shellJoin(c.Job.Workload.Argv)
 		if e.Guest.Rootfs != "" {
 			cmd = "chroot /vmfsbench/rootfs sh -c " + shellQuote(cmd)
 		}

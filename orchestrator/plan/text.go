@@ -53,6 +53,9 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 		for _, wn := range c.Warnings {
 			fmt.Fprintf(w, "  WARNING  %s\n", wn)
 		}
+		if c.Refused != "" {
+			fmt.Fprintf(w, "  REFUSED  %s\n", c.Refused)
+		}
 		for j, s := range c.Steps {
 			fmt.Fprintf(w, "  %d. %-13s %s\n", j+1, s.Kind, s.Desc)
 			for _, argv := range s.Commands {

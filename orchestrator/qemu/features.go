@@ -92,6 +92,15 @@ func ProbeFeature(ctx context.Context, binary, machine, dir string, f Feature) e
 	return nil
 }
 
+// Caps is what a probed QEMU binary has: its version, its device models (-device help; a
+// cell that attaches a model the binary lacks is refused) and the features the cells need
+// beyond QEMU's defaults (ProbeFeatures). It is the qemu host tool's Detail.
+type Caps struct {
+	Version  string
+	Models   []string // nil when the binary would not list them: no cell is refused for a device
+	Features Features // nil when no cell needs a feature
+}
+
 // ProbeFeatures probes each of fs once (see ProbeFeature).
 func ProbeFeatures(ctx context.Context, binary, machine, dir string, fs []Feature) Features {
 	out := Features{}

@@ -94,6 +94,20 @@ func (v *VM) Kill() error {
 	return nil
 }
 
+// CPU returns the user and system time of the VM's process once it has exited (its
+// children's too, those it waited for); zeros while it runs.
+func (v *VM) CPU() (user, system time.Duration) {
+	select {
+	case <-v.done:
+	default:
+		return 0, 0
+	}
+	if ps := v.cmd.ProcessState; ps != nil {
+		return ps.UserTime(), ps.SystemTime()
+	}
+	return 0, 0
+}
+
 // Pid returns the process id of the VM's process, which is also its process
 // group id.
 func (v *VM) Pid() int { return v.cmd.Process.Pid }

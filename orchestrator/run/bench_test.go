@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -35,18 +35,17 @@ func BenchmarkBootToReady(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base, _, err := initramfs.BuildBase(ctx, cache, initramfs.Base{Agent: agent, ModulesDir: k.ModulesDir, Modules: plan.BaseModules})
-	if err != nil {
-		b.Fatal(err)
-	}
-	agentInitrd := filepath.Join(dir, "agent.cpio")
-	if err := initramfs.WriteCellInitrd(agentInitrd, base, []byte(`{"cell":"bench","workload":{}}`)); err != nil {
+	s := guest.Session{Arch: qemu.X86_64, Accel: "tcg", CPUs: 2, Memory: 512 << 20, Kernel: k.Vmlinuz, Files: guest.FilesIn(dir),
+		Image: guest.Image{Cache: cache, Job: protocol.Job{Cell: "bench"},
+			Base: initramfs.Base{Agent: agent, ModulesDir: k.ModulesDir, Modules: plan.BaseModules}}}
+	if _, _, err := s.WriteInitramfs(ctx); err != nil {
 		b.Fatal(err)
 	}
 	trivial := filepath.Join(dir, "poweroff")
 	buildStatic(b, "poweroff", trivial)
-	trivialInitrd := filepath.Join(dir, "trivial.cpio")
-	f, err := os.Create(trivialInitrd)
+	t := s
+	t.Image, t.Files.Initrd = guest.Image{}, filepath.Join(dir, "trivial.cpio")
+	f, err := os.Create(t.Files.Initrd)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,35 +53,25 @@ func BenchmarkBootToReady(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Close()
-	argv := func(initrd string) []string {
-		a, err := qemu.Build(qemu.WithAccel("tcg"), qemu.WithCPUs(2), qemu.WithMemory(512<<20), qemu.WithKernel(k.Vmlinuz),
-			qemu.WithInitrd(initrd), qemu.WithConsoleLog(filepath.Join(dir, "console")),
-			qemu.VirtioSerialPort("ctl", filepath.Join(dir, "ctl")))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return a
-	}
 	b.Run("agent", func(b *testing.B) {
 		var ready, exit time.Duration
 		for range b.N {
-			g, err := bootGuest(ctx, argv(agentInitrd), filepath.Join(dir, "ctl"), filepath.Join(dir, "console"), io.Discard, io.Discard, nil)
+			g, err := s.Start(ctx, guest.Logs{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			for {
-				ev, err := g.next(ctx, time.Now().Add(time.Minute), "done")
-				if err != nil {
-					b.Fatal(err)
-				}
+			err = g.Done(ctx, time.Now().Add(time.Minute), "done", func(ev guest.Event) {
 				if ev.Kind == protocol.EventDone {
-					ready += ev.at.Sub(g.start)
-					break
+					ready += ev.At.Sub(g.Started())
 				}
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-			<-g.vm.Done()
-			exit += time.Since(g.start)
-			g.stop()
+			if err := g.Wait(time.Minute); err != nil {
+				b.Fatal(err)
+			}
+			exit += time.Since(g.Started())
 		}
 		b.ReportMetric(ready.Seconds()/float64(b.N), "s-to-done")
 		b.ReportMetric(exit.Seconds()/float64(b.N), "s-to-exit")
@@ -90,18 +79,14 @@ func BenchmarkBootToReady(b *testing.B) {
 	b.Run("trivial-init", func(b *testing.B) {
 		var exit time.Duration
 		for range b.N {
-			ch, err := qemu.Listen(filepath.Join(dir, "ctl"))
+			g, err := t.Start(ctx, guest.Logs{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			start := time.Now()
-			vm, err := qemu.Start(ctx, argv(trivialInitrd), io.Discard, io.Discard)
-			if err != nil {
+			if err := g.Wait(time.Minute); err != nil {
 				b.Fatal(err)
 			}
-			vm.Wait()
-			exit += time.Since(start)
-			ch.Close()
+			exit += time.Since(g.Started())
 		}
 		b.ReportMetric(exit.Seconds()/float64(b.N), "s-to-exit")
 	})

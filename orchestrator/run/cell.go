@@ -3,7 +3,6 @@ package run
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -44,7 +43,7 @@ type cellRun struct {
 	c     plan.Cell
 	res   *results.Cell
 	log   *method.Log // host.log, and the commands the cell's steps ran
-	guest *guest
+	guest *guest.Guest
 	files []io.Closer
 	after []func() // teardown actions of the host steps, run in reverse
 	// capped are the logs of the guest's output, finished after teardown.
@@ -61,6 +60,10 @@ type cellRun struct {
 	// could not start.
 	signal     int
 	notStarted bool
+	// litTests are lit's per-test results the agent sent with the workload's result.
+	litTests []results.LitResult
+	// guests are the cell's VMs, one per boot attempt, for their CPU time.
+	guests []*guest.Guest
 }
 
 // RunCell runs one planned cell to the end, executing exactly its steps, and returns its
@@ -77,6 +80,7 @@ func (r *Runner) runCell(ctx context.Context, c plan.Cell) *cellRun {
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
+	cpu := newCPUMeter()
 	if err := cr.setup(); err != nil {
 		cr.fail(ctx, "", &hostError{err})
 	} else if c.Refused != "" {
@@ -88,7 +92,9 @@ func (r *Runner) runCell(ctx context.Context, c plan.Cell) *cellRun {
 			}
 			t0 := time.Now()
 			r.Progress.Phase(string(s.Kind))
+			cpu.stepStart()
 			err := cr.do(ctx, s)
+			cpu.stepEnd(phaseOf[s.Kind])
 			res.Phases[phaseOf[s.Kind]] += time.Since(t0).Seconds() - cr.verifyPhase(s.Kind) - cr.hungBoot
 			cr.hungBoot = 0
 			for _, argv := range cr.log.Commands() {
@@ -118,6 +124,12 @@ func (r *Runner) runCell(ctx context.Context, c plan.Cell) *cellRun {
 		}
 	}
 	res.Phases[results.PhaseTeardown] = time.Since(t0).Seconds()
+	qemuCPU := 0.0
+	for _, vm := range cr.guests {
+		u, s := vm.CPU()
+		qemuCPU += (u + s).Seconds()
+	}
+	res.CPU = cpu.result(qemuCPU)
 	res.Finish(time.Now())
 	cr.verdict()
 	if res.Error != "" {
@@ -208,7 +220,7 @@ func (cr *cellRun) guestSide(ctx context.Context, err error) error {
 	}
 	deadline := time.Now().Add(guestSaysWithin)
 	for {
-		ev, gerr := cr.guest.next(ctx, deadline, "the guest's side of the failed transfer")
+		ev, gerr := cr.guest.Next(ctx, deadline, "the guest's side of the failed transfer")
 		if gerr != nil {
 			return err
 		}
@@ -219,16 +231,19 @@ func (cr *cellRun) guestSide(ctx context.Context, err error) error {
 }
 
 // boot writes the cell's initramfs (the cached base archive and the cell's job) where the
-// planned QEMU command expects it, starts that command and waits for the agent to report;
-// a guest whose agent never spoke is booted again (bootAttempts).
+// planned QEMU command expects it, starts the cell's guest and waits for the agent to report;
+// a guest whose agent never spoke is booted again (bootAttempts). Every boot's command is
+// recorded.
 func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
-	if len(s.Commands) != 1 {
-		return fmt.Errorf("the boot step has %d commands, want one QEMU command", len(s.Commands))
+	session := cr.c.Guest
+	argv, err := session.Command()
+	if err != nil {
+		return err
 	}
-	argv := s.Commands[0]
-	base, mods, err := initramfs.BuildBase(ctx, cr.r.Cache, initramfs.Base{
-		Agent: cr.r.Agent, ModulesDir: cr.r.Kernel.ModulesDir, Modules: cr.c.Modules,
-		Busybox: initramfs.BusyboxAvailable(cr.r.Agent), Extras: extras(cr.r.Exp.Guest.Files)})
+	if len(s.Commands) != 1 || !slices.Equal(argv, s.Commands[0]) {
+		return fmt.Errorf("the boot step's commands %q are not the cell's guest's %q", s.Commands, argv)
+	}
+	base, mods, err := session.WriteInitramfs(ctx)
 	if err != nil {
 		return err
 	}
@@ -237,14 +252,6 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 		names[i] = m.Name
 	}
 	fmt.Fprintf(cr.log, "initramfs %s: modules %s\n", base, strings.Join(names, " "))
-	job, err := json.Marshal(cr.c.Job)
-	if err != nil {
-		return err
-	}
-	if err := initramfs.WriteCellInitrd(cr.c.Initrd(), base, job); err != nil {
-		return err
-	}
-	cr.log.Ran(argv)
 	qlog, err := cr.create(QEMUFile)
 	if err != nil {
 		return err
@@ -260,24 +267,28 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	evc := newCapFile(evlog, EventsFile, cr.r.Exp.Workload.OutputCap, true)
 	outc := newCapFile(out, OutputFile, cr.r.Exp.Workload.OutputCap, false)
 	cr.capped = append(cr.capped, evc, outc)
+	stdout, stderr := cr.outputs(outc)
+	logs := guest.Logs{QEMU: qlog, Events: evc, Stdout: stdout, Stderr: stderr, Started: func(argv []string) {
+		cr.log.Ran(argv)
+		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(argv))
+	}}
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
-		vm, timeout := argv, cr.r.Exp.QEMU.BootTimeout
+		vm, timeout := session, cr.r.Exp.QEMU.BootTimeout
 		if cr.r.hangFirstBoot > 0 && attempt == 1 {
-			vm, timeout = append(slices.Clone(argv), "-S"), cr.r.hangFirstBoot
+			vm.Args, timeout = append(slices.Clone(vm.Args), "-S"), cr.r.hangFirstBoot
 		}
 		silence := cr.r.bootSilence()
 		if attempt == bootAttempts {
 			silence = 0 // the last attempt waits out the boot timeout
 		}
-		fmt.Fprintf(cr.log, "$ %s\n", qemu.Quote(vm))
-		heard, err := cr.bootOnce(ctx, vm, timeout, silence, qlog, evc, cr.output(outc))
-		if err == nil || heard || !(errors.Is(err, errTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
+		heard, err := cr.bootOnce(ctx, &vm, timeout, silence, logs)
+		if err == nil || heard || !(errors.Is(err, guest.ErrTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
 			return err
 		}
 		// The agent never spoke: the guest hung in its boot, which says nothing of the
 		// method. Keep that console and boot again.
-		cr.guest.stop()
+		cr.guest.Stop()
 		kept := fmt.Sprintf("console.attempt%d.log", attempt)
 		if rerr := os.Rename(cr.c.Console(), filepath.Join(cr.c.Logs, kept)); rerr != nil {
 			kept = "lost: " + rerr.Error()
@@ -313,30 +324,31 @@ func (r *Runner) bootSilence() time.Duration {
 	return 0
 }
 
-// bootOnce starts argv and waits up to timeout for the agent's modules report; while the
+// bootOnce starts the guest and waits up to timeout for the agent's modules report; while the
 // agent has not spoken, a console still for silence (if not 0) ends the wait with errBootHung.
 // heard says whether the agent sent anything at all.
-func (cr *cellRun) bootOnce(ctx context.Context, argv []string, timeout, silence time.Duration, qlog, evlog io.Writer, output func(stream, data string)) (heard bool, err error) {
-	cr.guest, err = bootGuest(ctx, argv, cr.c.ControlSocket(), cr.c.Console(), qlog, evlog, output)
+func (cr *cellRun) bootOnce(ctx context.Context, s *guest.Session, timeout, silence time.Duration, logs guest.Logs) (heard bool, err error) {
+	cr.guest, err = s.Start(ctx, logs)
 	if err != nil {
 		return false, err
 	}
-	deadline := cr.guest.start.Add(timeout)
-	watch := consoleWatch{path: cr.c.Console(), at: cr.guest.start}
+	cr.guests = append(cr.guests, cr.guest)
+	deadline := cr.guest.Started().Add(timeout)
+	watch := consoleWatch{path: cr.c.Console(), at: cr.guest.Started()}
 	for {
 		until := deadline
 		if look := time.Now().Add(time.Second); silence > 0 && !heard && look.Before(deadline) {
 			until = look
 		}
-		ev, err := cr.guest.next(ctx, until, "the agent to start (boot timeout "+timeout.String()+")")
-		if errors.Is(err, errTimedOut) && time.Now().Before(deadline) {
+		ev, err := cr.guest.Next(ctx, until, "the agent to start (boot timeout "+timeout.String()+")")
+		if errors.Is(err, guest.ErrTimedOut) && time.Now().Before(deadline) {
 			if watch.still() < silence {
 				continue
 			}
-			return heard, fmt.Errorf("%w: the kernel's console was still for %s before it ran the agent%s", errBootHung, silence, cr.guest.consoleNote())
+			return heard, fmt.Errorf("%w: the kernel's console was still for %s before it ran the agent%s", errBootHung, silence, cr.guest.ConsoleNote())
 		}
-		if err != nil && !heard && !errors.Is(err, errTimedOut) {
-			return heard, cr.guest.startupExit(err)
+		if err != nil && !heard && !errors.Is(err, guest.ErrTimedOut) {
+			return heard, startupExit(cr.guest, err)
 		}
 		if err != nil {
 			return heard, err
@@ -362,7 +374,7 @@ func (cr *cellRun) mount(ctx context.Context) error {
 	last := cr.c.Job.Steps[len(cr.c.Job.Steps)-1].Label(len(cr.c.Job.Steps) - 1)
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout)
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the guest steps")
+		ev, err := cr.guest.Next(ctx, deadline, "the guest steps")
 		if err != nil {
 			return err
 		}
@@ -386,7 +398,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
 	var failure error
 	for {
-		ev, err := cr.guest.next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
+		ev, err := cr.guest.Next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
 		if err != nil {
 			if failure != nil {
 				return failure
@@ -399,7 +411,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 				cr.notStarted = true // no result follows; if one does, the command ran
 			}
 			if ev.Step == "workload" && ev.Error == "" {
-				cr.workloadEnd = ev.at
+				cr.workloadEnd = ev.At
 				cr.recordMemory(ev.Result)
 				// read-all's digest pass follows, untimed: it gets the workload's time again.
 				deadline = time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
@@ -445,12 +457,18 @@ func (cr *cellRun) record(r *protocol.Result) {
 	}
 	cr.res.Digest = r.Digest
 	cr.res.Mounts = r.Mounts
+	if r.Tests != nil {
+		cr.litTests = make([]results.LitResult, len(r.Tests))
+		for i, t := range r.Tests {
+			cr.litTests[i] = results.LitResult{Name: t.Name, Code: t.Code, Seconds: t.Seconds}
+		}
+	}
 }
 
 // recordMemory notes, at the end of the workload, QEMU's resident memory on the host and the
 // guest's page cache.
 func (cr *cellRun) recordMemory(r *protocol.Result) {
-	m, err := qemuMemory(cr.guest.vm.Pid())
+	m, err := qemuMemory(cr.guest.Pid())
 	if err != nil {
 		fmt.Fprintf(cr.log, "QEMU's memory at the end of the workload: %v\n", err)
 		m = &results.Memory{}
@@ -489,9 +507,9 @@ func (cr *cellRun) checkDigest() error {
 func (cr *cellRun) teardown() {
 	if cr.guest != nil {
 		if cr.res.Error == "" {
-			cr.guest.waitExit(10 * time.Second) // it reported done and is powering off
+			cr.guest.Wait(10 * time.Second) // it reported done and is powering off
 		} else {
-			cr.guest.stop()
+			cr.guest.Stop()
 		}
 	}
 	for i := len(cr.after) - 1; i >= 0; i-- {
@@ -499,12 +517,4 @@ func (cr *cellRun) teardown() {
 	}
 	os.RemoveAll(cr.c.Work)
 	os.RemoveAll(cr.c.Sockets)
-}
-
-func extras(files map[string]string) []initramfs.File {
-	var out []initramfs.File
-	for g, h := range files {
-		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
-	}
-	return out
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -54,20 +53,24 @@ func (r *Runner) Exec(ctx context.Context, c plan.Cell, x ExecIO) ExecResult {
 	return out
 }
 
-// output is what the cell does with each chunk of the workload's output: it goes to log,
-// and for Exec to the command's own stream.
-func (cr *cellRun) output(log io.Writer) func(stream, data string) {
+// outputs are where the workload's stdout and stderr go: to log, and for Exec to the
+// command's own streams as well.
+func (cr *cellRun) outputs(log io.Writer) (stdout, stderr io.Writer) {
 	x := cr.r.execIO
-	return func(stream, data string) {
-		io.WriteString(log, data)
-		switch {
-		case x == nil:
-		case stream == protocol.StreamStderr:
-			io.WriteString(x.Stderr, data)
-		default:
-			io.WriteString(x.Stdout, data)
-		}
+	if x == nil {
+		return log, log
 	}
+	return tee{log, x.Stdout}, tee{log, x.Stderr}
+}
+
+// tee writes to log and then to the user's stream; a user's stream that fails (a closed
+// pipe) costs neither the log nor the guest its output.
+type tee struct{ log, user io.Writer }
+
+func (t tee) Write(p []byte) (int, error) {
+	t.log.Write(p)
+	t.user.Write(p)
+	return len(p), nil
 }
 
 // cachedHostStep runs a build step of Exec through the image cache: images kept from an

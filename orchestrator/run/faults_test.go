@@ -96,7 +96,7 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 		o.setup(r)
 	}
 	before := hostState(t, r.Host.Tree)
-	cells, err := r.Plan()
+	cells, err := r.Cells()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestFaultRootWorkloadWritesHostTree(t *testing.T) {
 		}
 	}
 	fr := runFault(t, faultSpec("hostile", "9p: {}, virtiofs: {}, squashfs: {compression: none}, ext4: {}, erofs: {}, ssh-tar: {}, serial-tar: {}",
-		"tree: {path: "+root+"}\n"+hostileWorkload), faultOpts{setup: func(r *Runner) { r.Options.Verify = true }})
+		"tree: {path: "+root+"}\n"+hostileWorkload), faultOpts{setup: func(r *Runner) { r.Choices.Verify = true }})
 	if len(fr.cells) != 7 {
 		t.Fatalf("%d results, want 7", len(fr.cells))
 	}

@@ -77,7 +77,7 @@ func startRunner(t testing.TB, specYAML string, setup func(*Runner)) (*Runner, [
 	if setup != nil {
 		setup(r)
 	}
-	cells, err := r.Plan()
+	cells, err := r.Cells()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
   synthetic: {files: 600, bytes: 3MiB, seed: 11}
   exclude: [.git, "build/*", "!build/stage2cross"]
 workload: {builtin: read-all, timeout: 5m}
-`), func(r *Runner) { r.Options.Verify = true })
+`), func(r *Runner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}
@@ -262,13 +262,13 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 	}{
 		{"workload fails", "5m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
 			"workload: agent: workload exited with status 3", failsFast},
-		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "panic" },
+		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Choices.Fault = "panic" },
 			"agent panic", failsFast},
-		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Options.Fault = "kernel-panic" },
+		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Choices.Fault = "kernel-panic" },
 			"guest kernel panic", failsFast},
-		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Options.Fault = "hang" },
+		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Choices.Fault = "hang" },
 			"timed out", failsFast},
-		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Agent = silent },
+		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 90 * time.Second},
 		// QEMU refuses to start: said as such, not as a wait up to the boot timeout, with its
 		// own words from qemu.log.
@@ -316,7 +316,7 @@ tree:
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`, func(r *Runner) { r.Options.Verify = true })
+`, func(r *Runner) { r.Choices.Verify = true })
 	if r.Host.Tree != root {
 		t.Fatalf("the runner used tree %s, not %s", r.Host.Tree, root)
 	}

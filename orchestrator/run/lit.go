@@ -19,6 +19,11 @@ var (
 	litSlowest = regexp.MustCompile(`^\s*([0-9.]+)s: (.+)$`)
 )
 
+// litCodeName is the summary's name of each of lit's result codes.
+var litCodeName = map[string]string{"PASS": "Passed", "FLAKYPASS": "Passed", "FAIL": "Failed", "XFAIL": "Expectedly Failed",
+	"XPASS": "Unexpectedly Passed", "UNSUPPORTED": "Unsupported", "UNRESOLVED": "Unresolved", "TIMEOUT": "Timed Out",
+	"EXCLUDED": "Excluded", "SKIPPED": "Skipped"}
+
 // parseLit reads lit's summary from a workload's output: the counts per result code, the
 // testing time and, when lit ran with --time-tests, the per-test times of its "Slowest Tests"
 // list. It returns nil when the output is not lit's.
@@ -60,8 +65,9 @@ func parseLit(r io.Reader) *results.Lit {
 	return &l
 }
 
-// recordLit parses the cell's workload output for lit's summary and keeps lit's per-test
-// times beside it as lit-times.csv.
+// recordLit parses the cell's workload output for lit's summary, adds every test's result
+// from lit's report (the agent sent them with the workload's result) and keeps the slowest
+// tests' times beside the output as lit-times.csv.
 func (cr *cellRun) recordLit(output string) {
 	f, err := os.Open(output)
 	if err != nil {
@@ -69,9 +75,17 @@ func (cr *cellRun) recordLit(output string) {
 	}
 	defer f.Close()
 	l := parseLit(f)
-	if l == nil {
+	if l == nil && cr.litTests == nil {
 		return
 	}
+	if l == nil { // lit's summary went missing (output cap, a crash): the report has the counts
+		l = &results.Lit{Counts: map[string]int{}}
+		for _, t := range cr.litTests {
+			l.Counts[litCodeName[t.Code]]++
+		}
+		l.Passed = l.Counts["Passed"]
+	}
+	l.Tests = cr.litTests
 	cr.res.Lit = l
 	var b strings.Builder
 	b.WriteString("test,seconds\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
@@ -56,12 +57,24 @@ workload:
   command: [llvm-lit, -sv, --order=lexical, --time-tests, .]
   env: {PATH: "/usr/lib/llvm-15/bin:/usr/local/bin:/usr/bin:/bin", HOME: /home/user}
   timeout: 10m
-`, func(r *Runner) { r.Options.Verify = true })
+`, func(r *Runner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}
 	if res.Lit == nil || res.Lit.Passed != 24 || len(res.Lit.Slowest) == 0 {
 		t.Fatalf("lit summary %+v, want 24 passed with per-test times", res.Lit)
+	}
+	// Every test's result, from the report lit wrote with the -o the plan added.
+	if len(res.Lit.Tests) != 24 {
+		t.Fatalf("%d per-test results, want 24: %+v", len(res.Lit.Tests), res.Lit.Tests)
+	}
+	for _, tr := range res.Lit.Tests {
+		if tr.Code != "PASS" || tr.Seconds <= 0 || !strings.Contains(tr.Name, " :: ") {
+			t.Errorf("per-test result %+v, want a named PASS with its time", tr)
+		}
+	}
+	if c := res.CPU; c == nil || c.QEMUSeconds <= 0 || c.BuildSeconds <= 0 || c.Seconds() < c.QEMUSeconds+c.BuildSeconds {
+		t.Errorf("cpu %+v, want QEMU's and the squashfs build's time within the cell's", c)
 	}
 	if res.Verify == nil || res.Verify.Owners["1001:1001"] == 0 || len(res.Verify.Owners) != 1 {
 		t.Errorf("owners %+v, want all 1001:1001", res.Verify)

@@ -123,7 +123,7 @@ func TestOddTreeEveryMethod(t *testing.T) {
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`), faultOpts{setup: func(r *Runner) { r.Options.Verify = true }})
+`), faultOpts{setup: func(r *Runner) { r.Choices.Verify = true }})
 	if len(fr.cells) != 7 {
 		t.Fatalf("%d results, want 7", len(fr.cells))
 	}

@@ -6,7 +6,6 @@ package run
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,10 +17,12 @@ import (
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
@@ -39,14 +40,13 @@ type Runner struct {
 	Dirs     plan.Dirs     // the run's directories
 	Cache    string        // vmfsbench's cache directory
 	Kernel   kernel.Kernel // the guest kernel
-	Agent    string        // the static agent binary for the guest's arch
 	Matcher  *tree.Matcher
 	Want     *tree.Summary // the host's digest of the filtered tree, when known
 	Progress *Progress     // nil for none
 	// Meta is the run's metadata, repeated in every cell's CSV row.
 	Meta *results.Meta
-	// Options are what `vmfsbench run` asks of every cell (--verify, test hooks).
-	Options plan.Options
+	// Choices are what `vmfsbench run` asks of every cell (--verify, test hooks).
+	Choices plan.Choices
 	// TreeAtStart is the tree's fingerprint when the run started (New takes it, but for a
 	// plan); every cell is checked against it (treecheck.go). nil checks nothing.
 	TreeAtStart *tree.Fingerprint
@@ -55,6 +55,8 @@ type Runner struct {
 	// hangFirstBoot, a test hook, starts each cell's first VM paused (-S), so that its agent
 	// never speaks, and gives up on it after this long instead of the boot timeout.
 	hangFirstBoot time.Duration
+	// AccelProbe is the command of the accelerator probe's guest, when it booted one.
+	AccelProbe []string
 	// silence, a test hook, replaces bootSilence's value.
 	silence time.Duration
 	// execIO is set while Exec runs its cell.
@@ -136,8 +138,8 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 		r.note("%v", err)
 		r.Kernel.Vmlinuz = cmp.Or(e.Guest.Kernel, "<the kernel of vmfsbench kernel fetch --arch "+e.Guest.Arch+">")
 	}
-	h.Kernel, h.Modules = r.Kernel.Vmlinuz, r.Kernel.ModulesDir
-	h.Tools = probeTools(ctx, e, cache)
+	h.Kernel, h.Modules, h.Cache = r.Kernel.Vmlinuz, r.Kernel.ModulesDir, cache
+	h.Tools = probe.Tools(ctx, cache, e)
 	h.CanMount = method.CanMount()
 	r.Dirs = plan.PlanDirs
 	if o.Out != "" {
@@ -166,10 +168,11 @@ func New(ctx context.Context, e *spec.Experiment, o Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Agent, err = initramfs.BuildAgent(ctx, cache, a.GOARCH); err != nil {
+	if h.Agent, err = initramfs.BuildAgent(ctx, cache, a.GOARCH); err != nil {
 		return nil, err
 	}
-	h.Accel, h.AccelReason, err = qemu.ChooseAccel(ctx, e.QEMU.Accel, r.probeKVM)
+	h.Busybox = initramfs.BusyboxAvailable(h.Agent)
+	h.Accel, h.AccelReason, err = probe.Accel(ctx, cache, e.QEMU.Accel, e.Guest.Arch, r.probeKVM)
 	if err != nil {
 		return nil, err
 	}
@@ -199,39 +202,6 @@ func (r *Runner) probeTree(ctx context.Context) error {
 	return err
 }
 
-// probeTools finds, once, QEMU and every host tool the spec's methods run. QEMU is asked for
-// the features the cells need beyond its defaults (method.QEMUFeatures), in a scratch image
-// under dir.
-func probeTools(ctx context.Context, e *spec.Experiment, dir string) method.Found {
-	a, _ := arch.Lookup(e.Guest.Arch)
-	cells, _ := plan.Cells(e)
-	var feats []qemu.Feature
-	for _, c := range cells {
-		feats = append(feats, method.QEMUFeatures(method.Params(c.Params))...)
-	}
-	found := method.Found{"qemu": method.FindTool(ctx, method.Tool{Name: "qemu", Package: a.QEMUPackage,
-		Paths: []string{cmp.Or(e.QEMU.Binary, a.QEMUBinary)},
-		Probe: func(ctx context.Context, path string) (string, any, error) {
-			v := method.AskVersion(ctx, "", path, "-version")
-			if len(feats) == 0 {
-				return v, nil, nil
-			}
-			return v, qemu.ProbeFeatures(ctx, path, cmp.Or(e.QEMU.Machine, a.Machine), dir, feats), nil
-		}})}
-	for _, c := range cells {
-		m, err := method.Lookup(c.Method)
-		if err != nil {
-			continue
-		}
-		for _, t := range m.Tools(method.Params(c.Params)) {
-			if _, ok := found[t.Name]; !ok {
-				found[t.Name] = method.FindTool(ctx, t)
-			}
-		}
-	}
-	return found
-}
-
 // UseDir makes dir, which must not overlap the tree, the run's directory, and makes the
 // run's short directory for unix sockets. Plans made after it name the run's real paths.
 func (r *Runner) UseDir(dir string) error {
@@ -255,10 +225,10 @@ func (r *Runner) note(format string, args ...any) {
 	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
-// Plan expands the experiment's cells for this run, from the host probe's findings and the
+// Cells expands the experiment's cells for this run, from the host probe's findings and the
 // run's directories: these are the cells RunCell executes.
-func (r *Runner) Plan() ([]plan.Cell, error) {
-	return plan.Expand(r.Exp, r.Host, r.Dirs, r.Options)
+func (r *Runner) Cells() ([]plan.Cell, error) {
+	return plan.Expand(r.Exp, r.Host, r.Dirs, r.Choices)
 }
 
 // CheckOut refuses a run directory that overlaps a tree given by path, before anything is
@@ -341,40 +311,24 @@ func (r *Runner) probeKVM(ctx context.Context, accel string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	base, _, err := initramfs.BuildBase(ctx, r.Cache, initramfs.Base{Agent: r.Agent, ModulesDir: r.Kernel.ModulesDir, Modules: plan.BaseModules})
+	arch, err := qemu.ParseArch(r.Exp.Guest.Arch)
 	if err != nil {
 		return err
 	}
-	initrd := filepath.Join(dir, "initrd")
-	if err := initramfs.WriteCellInitrd(initrd, base, []byte(`{"cell":"kvm-probe","workload":{}}`)); err != nil {
+	s := guest.Session{Arch: arch, Accel: accel, Memory: 512 << 20, Kernel: r.Kernel.Vmlinuz, Files: guest.FilesIn(dir),
+		Image: guest.Image{Cache: r.Cache, Job: protocol.Job{Cell: "kvm-probe"},
+			Base: initramfs.Base{Agent: r.Host.Agent, ModulesDir: r.Kernel.ModulesDir, Modules: plan.BaseModules}}}
+	if _, _, err := s.WriteInitramfs(ctx); err != nil {
 		return err
 	}
-	arch, _ := qemu.ParseArch(r.Exp.Guest.Arch)
-	argv, err := qemu.Build(qemu.WithArch(arch), qemu.WithAccel(accel), qemu.WithMemory(512<<20),
-		qemu.WithKernel(r.Kernel.Vmlinuz), qemu.WithInitrd(initrd), qemu.WithConsoleLog(filepath.Join(dir, "console")),
-		qemu.VirtioSerialPort("ctl", filepath.Join(dir, "ctl")))
+	g, err := s.Start(ctx, guest.Logs{Started: func(argv []string) { r.AccelProbe = argv }})
 	if err != nil {
 		return err
 	}
-	g, err := bootGuest(ctx, argv, filepath.Join(dir, "ctl"), filepath.Join(dir, "console"), io.Discard, io.Discard, nil)
-	if err != nil {
-		return err
-	}
-	defer g.stop()
+	defer g.Stop()
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(qemu.KVMProbeTimeout)
 	}
-	for {
-		ev, err := g.next(ctx, deadline, "the probe's done event")
-		if err != nil {
-			return err
-		}
-		if ev.Kind == protocol.EventDone {
-			return nil
-		}
-		if ev.Kind == protocol.EventError {
-			return errors.New(ev.Error)
-		}
-	}
+	return g.Done(ctx, deadline, "the probe's done event", nil)
 }

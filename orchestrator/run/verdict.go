@@ -52,12 +52,8 @@ func (cr *cellRun) hostFault(ctx context.Context, k method.StepKind, err error) 
 		return "the host's disk is full"
 	}
 	if cr.guest != nil && ctx.Err() == nil {
-		select {
-		case <-cr.guest.vm.Done():
-			if errors.As(cr.guest.vm.Wait(), &ee) && killed(ee) {
-				return "QEMU was killed"
-			}
-		default:
+		if exited, qerr := cr.guest.Exited(); exited && errors.As(qerr, &ee) && killed(ee) {
+			return "QEMU was killed"
 		}
 	}
 	return ""

@@ -215,7 +215,7 @@ func TestVirtiofsOwners(t *testing.T) {
 	needGuest(t)
 	needVirtiofsd(t)
 	res, _ := runOne(t, strings.Replace(virtiofsSpec("cache: always", "5m"), "tree:\n", "tree:\n  owner: {uid: 1001, gid: 1001}\n", 1),
-		func(r *Runner) { r.Options.Verify = true })
+		func(r *Runner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}

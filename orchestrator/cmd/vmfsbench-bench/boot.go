@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -52,39 +52,25 @@ func (b *bench) bootFigures(ctx context.Context) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, _, err := initramfs.BuildBase(ctx, cache, initramfs.Base{Agent: agent, ModulesDir: k.ModulesDir, Modules: plan.BaseModules})
-	if err != nil {
+	withAgent := guest.Session{Arch: qemu.X86_64, Accel: b.o.accel, CPUs: 2, Memory: 512 << 20, Kernel: k.Vmlinuz,
+		Files: guest.FilesIn(dir), Image: guest.Image{Cache: cache, Job: protocol.Job{Cell: "bench"},
+			Base: initramfs.Base{Agent: agent, ModulesDir: k.ModulesDir, Modules: plan.BaseModules}}}
+	if _, _, err := withAgent.WriteInitramfs(ctx); err != nil {
 		return nil, err
 	}
-	agentInitrd := filepath.Join(dir, "agent.cpio")
-	if err := initramfs.WriteCellInitrd(agentInitrd, base, []byte(`{"cell":"bench","workload":{}}`)); err != nil {
-		return nil, err
-	}
-	trivialInitrd := filepath.Join(dir, "trivial.cpio")
-	if err := buildTrivialInitrd(ctx, dir, trivialInitrd); err != nil {
-		return nil, err
-	}
-	argv := func(initrd string) ([]string, error) {
-		return qemu.Build(qemu.WithAccel(b.o.accel), qemu.WithCPUs(2), qemu.WithMemory(512<<20), qemu.WithKernel(k.Vmlinuz),
-			qemu.WithInitrd(initrd), qemu.WithConsoleLog(filepath.Join(dir, "console")),
-			qemu.VirtioSerialPort("ctl", filepath.Join(dir, "ctl")))
-	}
-	agentArgv, err := argv(agentInitrd)
-	if err != nil {
-		return nil, err
-	}
-	trivialArgv, err := argv(trivialInitrd)
-	if err != nil {
+	trivial := withAgent
+	trivial.Image, trivial.Files.Initrd = guest.Image{}, filepath.Join(dir, "trivial.cpio")
+	if err := buildTrivialInitrd(ctx, dir, trivial.Files.Initrd); err != nil {
 		return nil, err
 	}
 	var agentRuns, trivialRuns []bootTimes
 	for i := range b.o.boots {
 		b.logf("boot %d of %d: agent and trivial init", i+1, b.o.boots)
-		a, err := boot(ctx, agentArgv, filepath.Join(dir, "ctl"), true)
+		a, err := boot(ctx, &withAgent)
 		if err != nil {
-			return nil, fmt.Errorf("agent: %w (console: %s)", err, filepath.Join(dir, "console"))
+			return nil, fmt.Errorf("agent: %w (console: %s)", err, withAgent.Files.Console)
 		}
-		t, err := boot(ctx, trivialArgv, filepath.Join(dir, "ctl"), false)
+		t, err := boot(ctx, &trivial)
 		if err != nil {
 			return nil, fmt.Errorf("trivial init: %w", err)
 		}
@@ -116,62 +102,32 @@ func (b *bench) bootFigures(ctx context.Context) ([]figure, error) {
 	}, nil
 }
 
-// boot starts QEMU and times it; with agent, it follows the agent's events on the control
-// port until done.
-func boot(ctx context.Context, argv []string, ctl string, agent bool) (bootTimes, error) {
+// boot starts the session and times it; with an agent, it follows the agent's events until
+// done.
+func boot(ctx context.Context, s *guest.Session) (bootTimes, error) {
 	var t bootTimes
-	ch, err := qemu.Listen(ctl)
+	g, err := s.Start(ctx, guest.Logs{})
 	if err != nil {
 		return t, err
 	}
-	defer ch.Close()
-	start := time.Now()
-	vm, err := qemu.Start(ctx, argv, io.Discard, io.Discard)
-	if err != nil {
-		return t, err
-	}
-	defer func() {
-		select {
-		case <-vm.Done():
-		default:
-			vm.Kill()
-		}
-		vm.Wait()
-	}()
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := ch.Accept(actx)
-	if err != nil {
-		return t, fmt.Errorf("qemu did not connect to the control port: %w", err)
-	}
-	defer conn.Close()
-	if agent {
-		deadline := time.AfterFunc(2*time.Minute, func() { conn.Close() })
-		defer deadline.Stop()
-		dec := protocol.NewDecoder(conn)
-		for t.done == 0 {
-			ev, err := dec.Next()
-			if err != nil {
-				return t, fmt.Errorf("control port: %w", err)
-			}
+	defer g.Stop()
+	if s.Image.Base.Agent != "" {
+		err := g.Done(ctx, time.Now().Add(2*time.Minute), "the agent's done event", func(ev guest.Event) {
 			switch ev.Kind {
 			case protocol.EventModules:
-				t.ready = time.Since(start).Seconds()
+				t.ready = ev.At.Sub(g.Started()).Seconds()
 			case protocol.EventDone:
-				t.done = time.Since(start).Seconds()
-			case protocol.EventError:
-				return t, errors.New("agent: " + ev.Error)
+				t.done = ev.At.Sub(g.Started()).Seconds()
 			}
+		})
+		if err != nil {
+			return t, err
 		}
-	} else {
-		go io.Copy(io.Discard, conn)
 	}
-	select {
-	case <-vm.Done():
-	case <-time.After(2 * time.Minute):
-		return t, errors.New("the guest did not power off within 2 minutes")
+	if err := g.Wait(2 * time.Minute); errors.Is(err, guest.ErrStillRunning) {
+		return t, err
 	}
-	t.exit = time.Since(start).Seconds()
+	t.exit = time.Since(g.Started()).Seconds()
 	return t, nil
 }
 

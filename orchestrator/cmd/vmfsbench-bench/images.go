@@ -14,9 +14,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
 
@@ -88,7 +90,7 @@ func (b *bench) imageFigures(ctx context.Context) ([]figure, error) {
 	}
 	dirs := plan.Dirs{Run: filepath.Join(b.scratch, "images"), Sockets: filepath.Join(b.scratch, "sockets"), HostPort: func() int { return plan.PlanHostPort }}
 	h := b.host(ctx, e)
-	cells, err := plan.Expand(e, h, dirs, plan.Options{})
+	cells, err := plan.Expand(e, h, dirs, plan.Choices{})
 	if err != nil {
 		return nil, err
 	}
@@ -119,20 +121,8 @@ const unbooted = "<no kernel: only the build step runs>"
 // host is what `vmfsbench run`'s host probe finds for e, from the tree's walks done once by
 // newBench (its top-most excluded paths and its size) and the host tools of e's methods.
 func (b *bench) host(ctx context.Context, e *spec.Experiment) plan.Host {
-	h := plan.Host{Tree: b.root, Hidden: b.hidden, Size: b.size, Kernel: unbooted, Tools: method.Found{}, CanMount: method.CanMount()}
-	cells, _ := plan.Cells(e)
-	for _, c := range cells {
-		m, err := method.Lookup(c.Method)
-		if err != nil {
-			continue // Expand names the unknown method
-		}
-		for _, t := range m.Tools(c.Params) {
-			if _, ok := h.Tools[t.Name]; !ok {
-				h.Tools[t.Name] = method.FindTool(ctx, t)
-			}
-		}
-	}
-	return h
+	cache, _ := kernel.CacheDir()
+	return plan.Host{Tree: b.root, Hidden: b.hidden, Size: b.size, Kernel: unbooted, Tools: probe.Tools(ctx, cache, e), CanMount: method.CanMount()}
 }
 
 // buildCommand is the command of a build step that makes the image: the first one (ext4's

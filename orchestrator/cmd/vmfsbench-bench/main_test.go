@@ -126,7 +126,7 @@ func benchCells(t *testing.T, h plan.Host, d plan.Dirs) (*spec.Experiment, []pla
 	if err != nil {
 		t.Fatal(err)
 	}
-	cells, err := plan.Expand(e, h, d, plan.Options{})
+	cells, err := plan.Expand(e, h, d, plan.Choices{})
 	if err != nil {
 		t.Fatal(err)
 	}

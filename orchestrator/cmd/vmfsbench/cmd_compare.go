@@ -11,11 +11,12 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
-// cmdCompare compares a run with a reference CSV (ratios to the fastest and ranking) or with
-// another run (change of each group's median total and whether it is beyond noise).
+// cmdCompare compares a run with a reference CSV (ratios to the fastest and ranking, and
+// both sides' ratios to the baseline method, the run's with its interval) or with another run (change of each group's median total and whether it is beyond noise).
 func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compare", stderr)
 	asJSON := fs.Bool("json", false, "print the comparison as JSON")
+	baseline := fs.String("baseline", results.DefaultBaseline, "the `METHOD` the ratios to the reference divide by, and paired with test by test")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -37,7 +38,7 @@ func cmdCompare(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return usageError{err}
 		}
-		tables := results.CompareReference(a, ref)
+		tables := results.CompareReference(a, ref, *baseline)
 		if len(tables) == 0 {
 			return usagef("%s and %s have no cache state in common (the run has %s)", pos[0], pos[1], strings.Join(a.Caches(), ", "))
 		}

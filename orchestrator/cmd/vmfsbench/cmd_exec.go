@@ -162,7 +162,7 @@ func planOne(ctx context.Context, n *spec.Experiment, o run.Options) (*run.Runne
 	if err != nil {
 		return nil, plan.Cell{}, usageError{err}
 	}
-	cells, err := r.Plan()
+	cells, err := r.Cells()
 	if err != nil {
 		r.Close()
 		return nil, plan.Cell{}, usageError{err}

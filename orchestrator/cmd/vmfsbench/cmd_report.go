@@ -13,6 +13,7 @@ import (
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", stderr)
 	ref := fs.String("reference", "", "reference `CSV` to compare with (default: the spec's, recorded in run.json)")
+	baseline := fs.String("baseline", results.DefaultBaseline, "the `METHOD` every other is paired with test by test and divided by in the comparison with the reference")
 	byHost := fs.Bool("by-host", false, "split the statistics by the node each cell ran on (a sharded run's cells may run on several)")
 	dirs, err := parseArgs(fs, args)
 	if err != nil {
@@ -30,7 +31,7 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if len(run.Cells) == 0 {
 		return usagef("%s holds no cell results (%s/*.json)", dir, filepath.Join(dir, results.CellsDir))
 	}
-	s, err := results.Regenerate(dir, results.RegenerateOptions{Reference: *ref, ByHost: *byHost})
+	s, err := results.Regenerate(dir, results.RegenerateOptions{Reference: *ref, ByHost: *byHost, Baseline: *baseline})
 	if err != nil {
 		return usageError{err}
 	}

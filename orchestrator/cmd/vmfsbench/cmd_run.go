@@ -98,8 +98,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err}
 	}
 	defer r.Close()
-	r.Options = plan.Options{Verify: *verify}
-	planned, err := r.Plan()
+	r.Choices = plan.Choices{Verify: *verify}
+	planned, err := r.Cells()
 	if err != nil {
 		return usageError{err}
 	}
@@ -155,6 +155,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "vmfsbench run: the tree changed since the run started (%d paths: %s); going on with it as told (--accept-tree-change)\n", change.Paths, change.Brief)
 	}
 	meta.Only = *only
+	meta.AccelProbe = r.AccelProbe
 	if shard.Count > 0 {
 		// The first shard writes run.json; each cell records its own node.
 		if _, err := run.WriteMetaOnce(dir, meta); err != nil {
@@ -165,7 +166,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	r.Meta = meta
 	// The cells run exactly as planned here, with the run's directories.
-	cells, err := r.Plan()
+	cells, err := r.Cells()
 	if err != nil {
 		return usageError{err}
 	}

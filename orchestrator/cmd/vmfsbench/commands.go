@@ -187,8 +187,8 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{err}
 	}
 	defer r.Close()
-	r.Options = plan.Options{Verify: *verify}
-	cells, err := r.Plan()
+	r.Choices = plan.Choices{Verify: *verify}
+	cells, err := r.Cells()
 	if err != nil {
 		return usageError{err}
 	}

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -245,5 +248,61 @@ func TestKeepGoingFlag(t *testing.T) {
 		if _, err := parseArgs(fs, tc.args); err != nil || *failFast != tc.failFast {
 			t.Errorf("%v: fail-fast %v, %v; want %v", tc.args, *failFast, err, tc.failFast)
 		}
+	}
+}
+
+// TestPlanRefusesDeviceQEMULacks: the QEMU binary's own device list decides whether a cell's
+// devices are there. Debian 12's qemu-system-aarch64 (7.2) has no virtio-pmem-pci, so `plan`
+// refuses the aarch64 pmem cell with the binary's version in the reason and keeps the blk one.
+// No guest boots.
+func TestPlanRefusesDeviceQEMULacks(t *testing.T) {
+	bin := testenv.Tool(t, "qemu-system-aarch64")[0]
+	version, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(version), "\n")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "tree"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte(`version: 1
+name: pmem-aarch64
+tree: {path: tree}
+guest: {arch: aarch64, mountpoint: /mnt/tree}
+qemu: {accel: tcg}
+workload: {builtin: read-all}
+cache: [asis]
+methods:
+  - erofs: {compression: none, device: [blk, pmem]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "plan", file, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var p struct {
+		Cells []struct {
+			ID      string `json:"id"`
+			Refused string `json:"refused"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	want := "qemu-system-aarch64 (" + strings.TrimSpace(first) + ") has no device virtio-pmem-pci"
+	for _, c := range p.Cells {
+		pmem := strings.Contains(c.ID, "device=pmem")
+		if pmem && !strings.HasPrefix(c.Refused, want) || !pmem && c.Refused != "" {
+			t.Errorf("cell %s refused %q; want a refusal starting %q for pmem alone", c.ID, c.Refused, want)
+		}
+	}
+	if len(p.Cells) != 2 {
+		t.Errorf("%d cells, want 2", len(p.Cells))
+	}
+	if code, out, _ := runCLI(t, "plan", file); code != 0 || !strings.Contains(out, "  REFUSED  "+want) {
+		t.Errorf("the text plan (exit %d) does not show the refusal:\n%s", code, out)
 	}
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // TestPlanIsWhatRuns runs one cell of every kind of host step (an image build with an
-// exclusion list and an owner, a daemon, a scratch disk, a port forward, a stream) for real,
+// exclusion list and an owner, a daemon, a scratch disk, a port forward, a stream) and of
+// every device (blk, pmem, 9p, vhost-user-fs, virtio-serial, user net) for real,
 // then checks that every host command each cell recorded is, with the run's directories
 // put back as placeholders, the command `vmfsbench plan --json` prints for that cell, in
 // the same order and in the same step.
@@ -38,7 +39,8 @@ cache: [asis]
 methods:
   - squashfs: {upper: disk}
   - ext4: {}
-  - erofs: {}
+  - erofs: {compression: none, device: pmem}
+  - 9p: {}
   - virtiofs: {cache: always}
   - ssh-tar: {}
   - serial-tar: {target: disk}
@@ -61,8 +63,8 @@ methods:
 	if len(planned.Notes) > 0 {
 		t.Errorf("the plan has notes after a run: %v", planned.Notes)
 	}
-	if len(planned.Cells) != 6 {
-		t.Fatalf("%d planned cells, want 6", len(planned.Cells))
+	if len(planned.Cells) != 7 {
+		t.Fatalf("%d planned cells, want 7", len(planned.Cells))
 	}
 	sockets := regexp.MustCompile(regexp.QuoteMeta(tmp) + `/vmfsbench\.[^/]+`)
 	for _, pc := range planned.Cells {
