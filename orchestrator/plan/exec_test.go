@@ -63,3 +63,27 @@ func TestForExec(t *testing.T) {
 		}
 	}
 }
+
+// TestAsGivenKeepsLitCommand: a measured llvm-lit workload gains lit's report (-o), the
+// command exec runs with Choices.AsGiven stays exactly the user's.
+func TestAsGivenKeepsLitCommand(t *testing.T) {
+	n, err := ForExec(parse(t, execSpec), ExecRequest{Method: "9p", Command: []string{"../bin/llvm-lit", "-sv", "."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		asGiven bool
+		want    string
+	}{
+		{false, "../bin/llvm-lit -sv . -o " + LitReportFile},
+		{true, "../bin/llvm-lit -sv ."},
+	} {
+		cells, err := Expand(n, fixedHost, fixedDirs, Choices{AsGiven: tc.asGiven})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := cells[0].Job.Workload; strings.Join(w.Argv, " ") != tc.want || (w.LitReport == "") != tc.asGiven {
+			t.Errorf("AsGiven %v: argv %q, report %q; want %q", tc.asGiven, w.Argv, w.LitReport, tc.want)
+		}
+	}
+}

@@ -67,6 +67,9 @@ type Choices struct {
 	Verify bool
 	// Fault is a test hook handed to the agent (see protocol.Job.Fault).
 	Fault string
+	// AsGiven runs the workload's command exactly as given: no lit report (-o) is added to an
+	// llvm-lit command, as `vmfsbench exec` runs the user's own command.
+	AsGiven bool
 }
 
 // Work is the cell's scratch directory on the host.
@@ -232,7 +235,10 @@ func guestJob(e *spec.Experiment, c *Cell, mp method.Setup, o Choices) protocol.
 	w := protocol.Workload{Kind: e.Workload.Builtin, Root: e.Guest.Mountpoint, Timeout: e.Workload.Timeout.Seconds()}
 	if len(e.Workload.Command) > 0 {
 		w.Kind, w.Cwd = protocol.WorkloadExec, e.Workload.Cwd
-		w.Argv, w.LitReport = litReport(e.Workload.Command)
+		w.Argv = slices.Clone(e.Workload.Command)
+		if !o.AsGiven {
+			w.Argv, w.LitReport = litReport(e.Workload.Command)
+		}
 		w.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/root"}
 		for _, k := range slices.Sorted(maps.Keys(e.Workload.Env)) {
 			w.Env = append(w.Env, k+"="+e.Workload.Env[k])

@@ -162,6 +162,7 @@ func planOne(ctx context.Context, n *spec.Experiment, o run.Options) (*run.Runne
 	if err != nil {
 		return nil, plan.Cell{}, usageError{err}
 	}
+	r.Choices.AsGiven = true // the user's command, not a measurement: no lit report added
 	cells, err := r.Cells()
 	if err != nil {
 		r.Close()
