@@ -133,7 +133,7 @@ func TestBuild(t *testing.T) {
 				BlockDeviceWith(f.disk2, false, false, Block{Bus: BusMMIO, IOThread: true}),
 			},
 			want: cat(head("qemu-system-riscv64", "virt", "tcg", "rv64", "1", "2048M"), stdio, kernel,
-				[]string{"-append", "console=ttyS0 panic=-1 quiet",
+				[]string{"-append", "console=ttyS0 panic=-1 quiet earlycon=uart8250,mmio,0x10000000 loglevel=7",
 					"-drive", "file=" + f.disk + ",if=none,id=drive0,format=raw,readonly=on",
 					"-device", "virtio-blk-device,drive=drive0",
 					"-blockdev", "driver=file,node-name=file0,filename=" + f.disk2,
