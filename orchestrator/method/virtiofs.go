@@ -261,16 +261,24 @@ func (v Virtiofs) refuse(c Config, d Virtiofsd, o DaemonOptions) error {
 	if o.Cache == "metadata" && d.Flavor != FlavorRust {
 		return fmt.Errorf("cache=metadata needs the Rust virtiofsd; %s is the C daemon (its modes are auto, always and never)", d.Path)
 	}
-	if o.FileHandles != "" || hasCap(capSysResource) {
+	if canRaiseNoFile() {
 		return nil
 	}
 	lim, err := openFileLimit()
-	if err != nil {
+	if err != nil || lim.Max == unix.RLIM_INFINITY {
+		return nil
+	}
+	if need := uint64(d.Reserve + max(o.Threads, 1)); d.Reserve > 0 && lim.Max < need {
+		return fmt.Errorf("the Rust virtiofsd (%s) keeps %d descriptors for itself and one per pool thread, so it needs "+
+			"an open-file limit of at least %d; this process may open only %d (hard limit, not raisable here): raise it (ulimit -Hn)",
+			d.Version, d.Reserve, need, lim.Max)
+	}
+	if o.FileHandles != "" {
 		return nil
 	}
 	// Headroom for the daemon's own descriptors (sockets, memory regions, log).
 	const spare = 64
-	if n := v.entries(c); lim.Max != unix.RLIM_INFINITY && uint64(n)+spare > lim.Max {
+	if n := v.entries(c); uint64(n)+spare > lim.Max {
 		how := "give the method the Rust virtiofsd, which references inodes by file handles with CAP_DAC_READ_SEARCH " +
 			"(daemon: rust; on Debian 12, `vmfsbench tool fetch virtiofsd` fetches Debian 13's)"
 		if d.Flavor == FlavorRust {

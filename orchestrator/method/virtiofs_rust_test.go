@@ -1,13 +1,19 @@
 package method
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 )
 
@@ -22,13 +28,14 @@ func rustDaemon(t *testing.T, help string) Virtiofsd {
 
 // withCaps runs the test with the given effective capabilities.
 func withCaps(t *testing.T, caps ...uint) {
-	saved := effectiveCaps
-	t.Cleanup(func() { effectiveCaps = saved })
+	saved, savedRaise := effectiveCaps, canRaiseNoFile
+	t.Cleanup(func() { effectiveCaps, canRaiseNoFile = saved, savedRaise })
 	var set uint64
 	for _, c := range caps {
 		set |= 1 << c
 	}
 	effectiveCaps = func() uint64 { return set }
+	canRaiseNoFile = func() bool { return set&(1<<capSysResource) != 0 }
 }
 
 func withNoFile(t *testing.T, max uint64) {
@@ -94,6 +101,8 @@ func TestRustDaemonMapsOwnersAndUsesFileHandles(t *testing.T) {
 func TestVirtiofsRefusesTreesOverTheOpenFileLimit(t *testing.T) {
 	c := Virtiofsd{Path: cVirtiofsd, Flavor: FlavorC, Version: "virtiofsd version 7.2.22"}
 	rust := rustDaemon(t, "rust-1.13.help")
+	reserved := rust
+	reserved.Reserve = 1024 // with one pool thread, one more than the limit below
 	for _, tc := range []struct {
 		name   string
 		d      Virtiofsd
@@ -106,6 +115,8 @@ func TestVirtiofsRefusesTreesOverTheOpenFileLimit(t *testing.T) {
 		{"C daemon that may raise its limit", c, []uint{capSysAdmin, capSysResource}, 5000, ""},
 		{"Rust daemon with file handles", rust, []uint{capDacReadSearch}, 5000, ""},
 		{"Rust daemon without file handles", rust, nil, 5000, "run vmfsbench as root"},
+		{"Rust daemon under its own reserve", reserved, []uint{capDacReadSearch}, 5, "needs an open-file limit of at least 1025"},
+		{"Rust daemon under its own reserve, limit raisable", reserved, []uint{capDacReadSearch, capSysResource}, 5, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withCaps(t, tc.caps...)
@@ -163,5 +174,32 @@ func TestAutoFallsBackToFetchedRust(t *testing.T) {
 	}
 	if argv := p.Steps[len(p.Steps)-1].Commands[0]; argv[0] != cVirtiofsd || p.Facts["virtiofsd_from"] != "host" {
 		t.Errorf("a tree under the limit: command %q, facts %q", argv, p.Facts)
+	}
+}
+
+// TestRustDaemonReserve asks the real Rust daemon (the host's, or Debian 13's that make test
+// fetches) how many descriptors it keeps for itself, and checks the answer against the
+// daemon itself: under Reserve+1 with one pool thread it refuses to start, at Reserve+1 it
+// gets past that check.
+func TestRustDaemonReserve(t *testing.T) {
+	d := FindTool(context.Background(), Virtiofs{}.Tools(Params{"daemon": "rust"})[0])
+	if d.Err != nil {
+		testenv.Missing(t, "the Rust virtiofsd (make test fetches Debian 13's): %v", d.Err)
+	}
+	vd := d.Detail.(Virtiofsd)
+	if vd.Reserve < 16 {
+		t.Fatalf("%s: reserve %d, want the daemon's own figure", vd.Version, vd.Reserve)
+	}
+	t.Logf("%s keeps %d descriptors", vd.Version, vd.Reserve)
+	dir := t.TempDir()
+	for _, n := range []int{vd.Reserve, vd.Reserve + 1} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		argv := append(slices.Clone(vd.Loader), vd.Path, "--socket-path="+filepath.Join(dir, fmt.Sprintf("%d.sock", n)),
+			"--shared-dir="+dir, fmt.Sprintf("--rlimit-nofile=%d", n), "--thread-pool-size=1", "--sandbox=none")
+		out, _ := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+		cancel()
+		if refused := strings.Contains(string(out), "too small"); refused != (n == vd.Reserve) {
+			t.Errorf("limit %d: refused %v, output %s", n, refused, out)
+		}
 	}
 }

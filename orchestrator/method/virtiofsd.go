@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,10 @@ type Virtiofsd struct {
 	// Fallback, for daemon: auto when the host's daemon is the C one, is the fetched Rust
 	// daemon: it serves a tree over the C daemon's open-file limit.
 	Fallback *Virtiofsd `json:",omitempty"`
+	// Reserve is how many descriptors the Rust daemon keeps for itself besides one per
+	// pool thread (1.13: 609); it refuses to start under Reserve+max(threads,1). Probed by
+	// starting it with --rlimit-nofile=1; 0 when unknown or for the C daemon.
+	Reserve int `json:",omitempty"`
 	// Err says why the daemon cannot be used (missing, not a virtiofsd); Path and Flavor
 	// then still describe the command a plan shows.
 	Err  error
@@ -99,8 +104,52 @@ func inspectVirtiofsd(path string) Virtiofsd {
 			d.Flavor = FlavorC
 		}
 	}
+	if d.Flavor == FlavorRust && d.Err == nil && d.has("--rlimit-nofile") {
+		d.Reserve = probeReserve(d)
+	}
 	inspectCache[key] = d
 	return d
+}
+
+// reserveRE is the Rust daemon's refusal of a limit below what it keeps for itself.
+var reserveRE = regexp.MustCompile(`must be at least (\d+)`)
+
+// probeReserve starts the Rust daemon with one open file allowed and one pool thread: it
+// exits at once saying how many it needs (INTERNAL_FD_RESERVE plus the thread), before it
+// listens or enters its sandbox. The socket it may leave is in a directory removed after.
+func probeReserve(d Virtiofsd) int {
+	dir, err := os.MkdirTemp("", "vmfsbench.virtiofsd-probe.")
+	if err != nil {
+		return 0
+	}
+	defer os.RemoveAll(dir)
+	out, _ := probe(append(slices.Clone(d.Loader), d.Path, "--socket-path="+filepath.Join(dir, "s.sock"),
+		"--shared-dir="+dir, "--rlimit-nofile=1", "--thread-pool-size=1"))
+	m := reserveRE.FindStringSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return max(n-1, 0)
+}
+
+// canRaiseNoFile says whether this process may raise its hard open-file limit, and so a
+// daemon it starts may: it tries, by one, and puts the limit back. CAP_SYS_RESOURCE in the
+// effective set is not enough to know (a container may refuse it all the same).
+var canRaiseNoFile = func() bool {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return false
+	}
+	if lim.Max == unix.RLIM_INFINITY {
+		return true
+	}
+	up := unix.Rlimit{Cur: lim.Cur, Max: lim.Max + 1}
+	if unix.Setrlimit(unix.RLIMIT_NOFILE, &up) != nil {
+		return false
+	}
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	return true
 }
 
 // probe runs argv (the daemon and one flag) and returns what it printed (both daemons print
@@ -367,7 +416,7 @@ func startDaemon(ctx context.Context, argv []string, socket, flavor string, log 
 			fmt.Fprintf(log, "virtiofsd (pid %d): cannot raise its open-file limit: %v\n", pid, err)
 		} else {
 			note := ""
-			if lim.Max < 1_000_000 && !hasCap(capSysResource) {
+			if lim.Max < 1_000_000 && !canRaiseNoFile() {
 				note = "; raising the hard limit needs CAP_SYS_RESOURCE, and the daemon keeps a descriptor per " +
 					"file and directory the guest has looked up: a tree with more entries can fail with EMFILE"
 			}
