@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
+	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
 
 // Flavours of virtiofsd: the C daemon QEMU shipped until 8.0 (Debian 12 installs it at
@@ -118,7 +119,7 @@ var reserveRE = regexp.MustCompile(`must be at least (\d+)`)
 // exits at once saying how many it needs (INTERNAL_FD_RESERVE plus the thread), before it
 // listens or enters its sandbox. The socket it may leave is in a directory removed after.
 func probeReserve(d Virtiofsd) int {
-	dir, err := os.MkdirTemp("", "vmfsbench.virtiofsd-probe.")
+	dir, err := tmpdir.Make("virtiofsd-probe")
 	if err != nil {
 		return 0
 	}
