@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
@@ -46,11 +48,40 @@ func (w *consoleWatch) still() time.Duration {
 // option in qemu.args, a kernel QEMU cannot load) as what it is, instead of err, which
 // speaks of the wait for the agent (and of the boot timeout it never reached). err stays
 // when QEMU is still running.
+//
+// A QEMU that crashed (killed by SIGABRT, SIGSEGV or SIGBUS: an assertion inside QEMU, as
+// QEMU 10.0's iotlb_to_section under TCG once in the Debian 13 lane) is errQEMUCrashed: that
+// says nothing of the method, and the cell boots again. A bad option exits with a status.
 func startupExit(g *guest.Guest, err error) error {
-	if exited, _ := g.Exited(); !exited {
+	exited, exitErr := g.Exited()
+	if !exited {
 		return err
 	}
 	after := time.Since(g.Started()).Round(100 * time.Millisecond)
 	note := strings.TrimPrefix(g.ExitNote(), "; qemu exited")
-	return fmt.Errorf("qemu exited %s after it started, before the guest's agent said anything: it did not boot the guest (not a boot timeout)%s", after, note)
+	err = fmt.Errorf("qemu exited %s after it started, before the guest's agent said anything: it did not boot the guest (not a boot timeout)%s", after, note)
+	if crashed(exitErr) {
+		err = fmt.Errorf("%w: %w", errQEMUCrashed, err)
+	}
+	return err
+}
+
+// errQEMUCrashed is a QEMU that a crash signal ended before the guest's agent spoke.
+var errQEMUCrashed = errors.New("qemu crashed")
+
+// crashed says whether a process's exit error is a crash: SIGABRT, SIGSEGV or SIGBUS.
+func crashed(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	switch ws.Signal() {
+	case syscall.SIGABRT, syscall.SIGSEGV, syscall.SIGBUS:
+		return true
+	}
+	return false
 }

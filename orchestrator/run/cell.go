@@ -283,11 +283,11 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 			silence = 0 // the last attempt waits out the boot timeout
 		}
 		heard, err := cr.bootOnce(ctx, &vm, timeout, silence, logs)
-		if err == nil || heard || !(errors.Is(err, guest.ErrTimedOut) || errors.Is(err, errBootHung)) || attempt == bootAttempts {
+		if err == nil || heard || !(errors.Is(err, guest.ErrTimedOut) || errors.Is(err, errBootHung) || errors.Is(err, errQEMUCrashed)) || attempt == bootAttempts {
 			return err
 		}
-		// The agent never spoke: the guest hung in its boot, which says nothing of the
-		// method. Keep that console and boot again.
+		// The agent never spoke: the guest hung in its boot, or QEMU crashed, which says
+		// nothing of the method. Keep that console and boot again.
 		cr.guest.Stop()
 		kept := fmt.Sprintf("console.attempt%d.log", attempt)
 		if rerr := os.Rename(cr.c.Console(), filepath.Join(cr.c.Logs, kept)); rerr != nil {
