@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 )
 
 // Cell statuses.

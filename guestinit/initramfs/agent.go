@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 )
 
 const (

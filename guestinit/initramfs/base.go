@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 )
 
 // formatVersion names the archive layout in the cache key. Change it whenever the bytes

@@ -12,6 +12,18 @@ import (
 // pkgPrefix prefixes every package of this module.
 const pkgPrefix = modulePath + "/"
 
+// agentBuildEnv is the module's root and the environment the agent is built in, for go
+// list and go build; it skips (or in CI fails) a test where Go is missing.
+func agentBuildEnv(t *testing.T) (root string, env []string) {
+	t.Helper()
+	needGo(t)
+	root, err := moduleRoot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH, "GOWORK=off"}
+}
+
 // goList runs `go list` in the module root with args and returns its lines.
 func goList(t *testing.T, root string, env []string, args ...string) []string {
 	t.Helper()
@@ -29,12 +41,7 @@ func goList(t *testing.T, root string, env []string, args ...string) []string {
 // and lit generators (orchestrator/synthetic) stay out of every guest's /init. The symbols of
 // an agent built as `make build` builds it, but with its symbol table kept, say the same.
 func TestAgentLinksNoHostCode(t *testing.T) {
-	needGo(t)
-	root, err := moduleRoot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH, "GOWORK=off"}
+	root, env := agentBuildEnv(t)
 	agentDeps := map[string]bool{}
 	for _, p := range goList(t, root, env, "-deps", agentPackage) {
 		if !strings.HasPrefix(p, pkgPrefix) {
@@ -99,4 +106,44 @@ func underAny(rel string, dirs []string) bool {
 		}
 	}
 	return false
+}
+
+// TestSidesMeetInInternal: no package of the guest's side (guestinit/..., its tests included)
+// imports the host's (orchestrator/..., results/...), directly or through another package,
+// and the leaves of internal/ import neither side: what both sides need lives in internal/
+// (atomicfile and proc for the host-built initramfs, treewalk for the walk), so that an
+// import from either side into internal/ can never lead back to the other.
+func TestSidesMeetInInternal(t *testing.T) {
+	root, env := agentBuildEnv(t)
+	rules := []struct {
+		pattern string   // the packages checked
+		refused []string // what none of them may depend on
+	}{
+		{"./guestinit/...", []string{"orchestrator", "results"}},
+		{"./internal/...", []string{"orchestrator", "results", "guestinit"}},
+	}
+	for _, rule := range rules {
+		var checked int
+		out, err := goOutput(context.Background(), root, env, "list", "-test", "-f", "{{.ImportPath}}:{{join .Deps \",\"}}", rule.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			pkg, deps, _ := strings.Cut(line, ":")
+			pkg, _, _ = strings.Cut(pkg, " ") // "p [p.test]" is p with its tests
+			if !strings.HasPrefix(pkg, pkgPrefix) {
+				continue
+			}
+			checked++
+			for _, d := range strings.Split(deps, ",") {
+				rel, ok := strings.CutPrefix(d, pkgPrefix)
+				if ok && underAny(rel, rule.refused) {
+					t.Errorf("%s depends on %s: the sides meet only in internal/", strings.TrimPrefix(pkg, pkgPrefix), rel)
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("go list %s listed no package: the check sees nothing", rule.pattern)
+		}
+	}
 }

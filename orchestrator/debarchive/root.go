@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 )
 
 // Bundle is a program to take from Debian's archive with the shared libraries it needs, for

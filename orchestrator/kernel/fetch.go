@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 	archtab "github.com/vmfsbench/vmfsbench/orchestrator/arch"
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 // ErrNoApt is returned (wrapped) by Fetch when the host lacks the Debian tools it drives.

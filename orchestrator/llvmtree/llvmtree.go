@@ -19,8 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/debarchive"
 	"github.com/vmfsbench/vmfsbench/orchestrator/rootfs"
 )

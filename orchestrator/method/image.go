@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 
 	"golang.org/x/sys/unix"
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 )
 

@@ -14,8 +14,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 )
 
 // Feature is something a QEMU binary may or may not do, depending on how it was built and

@@ -20,9 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmfsbench/vmfsbench/internal/atomicfile"
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
-	"github.com/vmfsbench/vmfsbench/orchestrator/atomicfile"
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
 )
 
 // ErrNoDebootstrap is returned (wrapped) by Build when debootstrap is not installed.

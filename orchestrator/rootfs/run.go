@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/proc"
+	"github.com/vmfsbench/vmfsbench/internal/proc"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
 )
