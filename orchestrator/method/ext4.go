@@ -110,8 +110,9 @@ func (Ext4) SpecRefusal(c Config) error {
 //
 // The image has no journal and no blocks reserved for root, and its inode tables are zeroed
 // by mkfs on the host: left to the guest's ext4lazyinit thread, zeroing them would write to
-// the disk during the workload. The route (see buildExt4) is chosen from what the host probe
-// found: the privilege to mount and the version of e2fsprogs.
+// the disk during the workload. The route (see buildExt4) is chosen here, from what the host
+// probe found (the privilege to mount, whether mkfs.ext4 reads tar), and the build takes it:
+// a route that is gone when the cell runs fails the build with the reason.
 func (Ext4) Plan(c Config) (Setup, error) {
 	image, argv := img(c, "tree.ext4"), ext4Argv(c)
 	route := ext4Route(c)
@@ -123,7 +124,7 @@ func (Ext4) Plan(c Config) (Setup, error) {
 		Commands: [][]string{mkfs, debugfsArgv(e2fsCommand(c, "debugfs"), image, filepath.Join(c.Work, ext4Fixup))},
 		Images:   []string{image},
 		Run: func(ctx context.Context, env Env) (func(), error) {
-			return nil, buildExt4Route(ctx, argv, c, env, "")
+			return nil, buildExt4Route(ctx, argv, c, env, route)
 		}}
 	mount := protocol.Step{Kind: protocol.StepMount, Name: "mount", Source: "/dev/vda", Target: c.Mountpoint, FSType: "ext4"}
 	blk, refused, err := blockOf("ext4", c)
@@ -389,6 +390,9 @@ func buildExt4Route(ctx context.Context, argv []string, c Config, env Env, force
 		fmt.Fprintf(env.Log, "ext4: route staging: a staging tree of copies in the work directory; debugfs sets the owners\n")
 		staged = filepath.Join(c.Work, "staging")
 		fixOwners, err = true, b.viaStaging(ctx, staged)
+	}
+	if errors.Is(err, errNoRoute) {
+		return fmt.Errorf("ext4: route %s, planned for this cell, cannot run here now: %w", route, err)
 	}
 	if err != nil {
 		return err

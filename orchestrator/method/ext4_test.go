@@ -104,6 +104,44 @@ func TestExt4RoutesBuildTheSameImage(t *testing.T) {
 	}
 }
 
+// TestExt4PlannedRouteGone: the build takes the route its plan chose, and a route that is gone
+// when the cell runs (here the view, planned where vmfsbench could mount and run where it
+// cannot) fails the build with that reason instead of building another way than the plan says.
+func TestExt4PlannedRouteGone(t *testing.T) {
+	root := trickyTree(t, nil)
+	c, env, log := hostConfig(t, root, Params{"size": "auto"}, &tree.Owner{UID: 1001, GID: 1001})
+	c.CanMount = true
+	ts, err := MeasureTree(context.Background(), root, env.Matcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Size = ts
+	setup, err := Ext4{}.Plan(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var build *Step
+	for i, s := range setup.Steps {
+		if s.Kind == StepBuildImage {
+			build = &setup.Steps[i]
+		}
+	}
+	if build == nil || !strings.Contains(build.Desc, "(route "+RouteView+")") {
+		t.Fatalf("planned build step %+v, want one on route %s", build, RouteView)
+	}
+	saved := effectiveCaps
+	t.Cleanup(func() { effectiveCaps = saved })
+	effectiveCaps = func() uint64 { return 0 } // the run cannot mount
+	_, err = build.Run(context.Background(), env)
+	want := "ext4: route view, planned for this cell, cannot run here now: route unavailable: mounting needs CAP_SYS_ADMIN"
+	if err == nil || err.Error() != want {
+		t.Fatalf("build error %v, want %q\nlog:\n%s", err, want, log)
+	}
+	if strings.Contains(log.String(), "route tar") || strings.Contains(log.String(), "route staging") {
+		t.Errorf("the build took another route than the plan's:\n%s", log)
+	}
+}
+
 // TestExt4AutoSizeFits builds images of trees at both ends (many empty files, a few big
 // ones) with the automatic size: mkfs.ext4 must find room for all of them.
 func TestExt4AutoSizeFits(t *testing.T) {
