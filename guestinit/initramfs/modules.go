@@ -111,6 +111,23 @@ func readBuiltin(modulesDir string) (map[string]bool, error) {
 // (modules.softdep, e.g. libcrc32c's on crc32c) are not followed: list them in names, before
 // the modules that need them.
 func ModuleClosure(modulesDir string, names []string) ([]Module, error) {
+	idx, err := ReadModules(modulesDir)
+	if err != nil {
+		return nil, err
+	}
+	return idx.Closure(names)
+}
+
+// ModuleIndex is a kernel's modules.dep and modules.builtin, read once: the host probe reads
+// it, and each cell's plan resolves its modules through it.
+type ModuleIndex struct {
+	dir     string
+	idx     *depIndex
+	builtin map[string]bool
+}
+
+// ReadModules reads modulesDir's modules.dep and modules.builtin (see ModuleClosure).
+func ReadModules(modulesDir string) (*ModuleIndex, error) {
 	idx, err := readModulesDep(modulesDir)
 	if err != nil {
 		return nil, err
@@ -119,6 +136,12 @@ func ModuleClosure(modulesDir string, names []string) ([]Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &ModuleIndex{dir: modulesDir, idx: idx, builtin: builtin}, nil
+}
+
+// Closure is ModuleClosure of names in the index's kernel.
+func (x *ModuleIndex) Closure(names []string) ([]Module, error) {
+	modulesDir, idx, builtin := x.dir, x.idx, x.builtin
 	var unknown []string
 	for _, n := range names {
 		c := canonical(n)

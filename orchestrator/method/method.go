@@ -69,6 +69,7 @@ const (
 	StepPrepareCache StepKind = "prepare-cache"
 	StepBuildImage   StepKind = "build-image"
 	StepStartDaemon  StepKind = "start-daemon"
+	StepInitramfs    StepKind = "initramfs" // the cell's initramfs, written for the boot
 	StepBoot         StepKind = "boot"
 	StepTransfer     StepKind = "transfer"
 	StepMount        StepKind = "mount"

@@ -1,12 +1,15 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
@@ -58,6 +61,21 @@ func session(e *spec.Experiment, c *Cell, devs []method.Device, h Host) (guest.S
 	return s, nil
 }
 
+// initramfsStep writes the cell's initramfs where its QEMU command expects it: the base
+// archive (cached by its content) and the cell's job. Its time is the boot's.
+func initramfsStep(c *Cell) method.Step {
+	b := c.Guest.Image.Base
+	what := "the agent, the packed modules"
+	if b.Busybox {
+		what += ", busybox"
+	}
+	if len(b.Extras) > 0 {
+		what += fmt.Sprintf(", %d files of guest.files", len(b.Extras))
+	}
+	return method.Step{Kind: method.StepInitramfs,
+		Desc: "write the initramfs " + c.Initrd() + ": the cached base archive (" + what + ") and the cell's job"}
+}
+
 // extras are the spec's guest.files as initramfs entries.
 func extras(files map[string]string) []initramfs.File {
 	var out []initramfs.File
@@ -65,6 +83,33 @@ func extras(files map[string]string) []initramfs.File {
 		out = append(out, initramfs.File{Name: strings.TrimPrefix(g, "/"), Src: h, Mode: 0o755})
 	}
 	return out
+}
+
+// Limits are what the runner holds a cell to, from the spec.
+type Limits struct {
+	Boot     time.Duration `json:"boot_timeout"`     // for the agent to start (qemu.boot_timeout)
+	Workload time.Duration `json:"workload_timeout"` // for the workload (workload.timeout)
+	// BootSilence, when not 0, is how long the console of a guest that prints its boot may
+	// stay still before its kernel runs the agent: the boot is taken as hung then.
+	BootSilence time.Duration `json:"boot_silence,omitempty"`
+	// OutputCap bounds what the cell keeps of the guest's output (workload.output_cap).
+	OutputCap int64 `json:"output_cap"`
+}
+
+// BootSilence is how long the console of a guest that prints its boot (arch.Arch.EarlyCon)
+// may stay still before its kernel runs the agent, before the boot is taken as hung and
+// booted again. On a host loaded 30 to 40 deep, riscv64 kernels went up to about 25 s
+// without a line.
+const BootSilence = time.Minute
+
+// limits are e's limits of its cells. A guest that prints its boot (an arch with an early
+// console, on its default machine) has its console watched for BootSilence.
+func limits(e *spec.Experiment) Limits {
+	l := Limits{Boot: e.QEMU.BootTimeout, Workload: e.Workload.Timeout, OutputCap: e.Workload.OutputCap}
+	if a, err := arch.Lookup(e.Guest.Arch); err == nil && a.EarlyCon != "" && cmp.Or(e.QEMU.Machine, a.Machine) == a.Machine {
+		l.BootSilence = BootSilence
+	}
+	return l
 }
 
 // missingDevice says why the cell cannot boot when its command attaches a device model that

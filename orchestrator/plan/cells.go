@@ -32,8 +32,20 @@ type Cell struct {
 	Logs       string            `json:"logs"`              // the cell's log directory
 	Sockets    string            `json:"sockets"`           // the cell's directory of unix sockets
 	HostPort   int               `json:"host_port"`         // the loopback port of a port forward
+	Limits     Limits            `json:"limits"`            // what the runner holds the cell to
+	Scale      string            `json:"scale,omitempty"`   // the workload's scale (workload.scale)
 	// Guest is the cell's VM: the boot step starts it, and its command is the boot step's.
 	Guest guest.Session `json:"-"`
+}
+
+// Tools are the host tools the cell's method runs with the cell's parameters (QEMU aside):
+// what the probe finds, the check before a run requires, and an image's key names.
+func (c *Cell) Tools() ([]method.Tool, error) {
+	m, err := method.Lookup(c.Method)
+	if err != nil {
+		return nil, err
+	}
+	return m.Tools(c.Params), nil
 }
 
 // Params holds a cell's value of every parameter of its method, keyed by name.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
@@ -316,5 +317,46 @@ func TestMMIOBusTakesEveryDisk(t *testing.T) {
 		if got := strings.Contains(strings.Join(c.Modules, " "), "virtio_mmio"); got != (c.Method == "squashfs") {
 			t.Errorf("%s: modules %v", c.ID, c.Modules)
 		}
+	}
+}
+
+// TestModulesTheKernelLacksRefuseTheCell: a cell whose modules the guest kernel's modules.dep
+// cannot resolve is refused with the kernel's reason, not planned as if they were there; one
+// it can resolve gets its load order.
+func TestModulesTheKernelLacksRefuseTheCell(t *testing.T) {
+	dir := t.TempDir()
+	dep := "kernel/drivers/virtio/virtio_pci.ko:\nkernel/drivers/char/virtio_console.ko:\n" +
+		"kernel/fs/overlayfs/overlay.ko:\nkernel/net/9p/9pnet.ko:\nkernel/net/9p/9pnet_virtio.ko: kernel/net/9p/9pnet.ko\n"
+	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(dep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := initramfs.ReadModules(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fixedHost
+	h.Modules, h.KernelModules = dir, idx
+	e := parse(t, "version: 1\nname: t\ntree: {path: "+t.TempDir()+"}\nguest: {mountpoint: /t}\n"+
+		"workload: {builtin: read-all}\ncache: [asis]\nmethods:\n  - 9p: {}\n")
+	cells, err := Expand(e, h, fixedDirs, Choices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `the guest kernel cannot load the cell's modules: module closure: module "9p" is not in ` + dir
+	if got := cells[0].Refused; !strings.HasPrefix(got, want) {
+		t.Errorf("refused %q, want it to start %q", got, want)
+	}
+	dep += "kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko\n"
+	if err := os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(dep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if h.KernelModules, err = initramfs.ReadModules(dir); err != nil {
+		t.Fatal(err)
+	}
+	if cells, err = Expand(e, h, fixedDirs, Choices{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := cells[0]; c.Refused != "" || strings.Join(c.LoadOrder, " ") != "virtio_pci virtio_console 9pnet 9pnet_virtio 9p overlay" {
+		t.Errorf("refused %q, load order %q", c.Refused, c.LoadOrder)
 	}
 }

@@ -25,8 +25,11 @@ type Host struct {
 	Size    method.TreeSize // the filtered tree
 	Kernel  string          // the guest kernel image
 	Modules string          // the kernel's lib/modules/<version>; "" when unknown
-	Rootfs  string          // guest.rootfs resolved ("built" names the cached image)
-	Tools   method.Found    // the host tools the methods of the spec run
+	// KernelModules is Modules' modules.dep and modules.builtin as the probe read them; nil
+	// when unknown. Each cell's modules are resolved through it.
+	KernelModules *initramfs.ModuleIndex
+	Rootfs        string       // guest.rootfs resolved ("built" names the cached image)
+	Tools         method.Found // the host tools the methods of the spec run
 	// CanMount says that vmfsbench may mount (CAP_SYS_ADMIN).
 	CanMount bool
 	// Survey lists the tree's entries that some method cannot carry identically.
@@ -158,13 +161,16 @@ func Expand(e *spec.Experiment, h Host, d Dirs, o Choices) ([]Cell, error) {
 		}
 		c.Refused = mp.Refused
 		c.Modules = modules(e, mp)
-		if h.Modules != "" {
-			if mods, err := initramfs.ModuleClosure(h.Modules, c.Modules); err == nil {
-				for _, x := range mods {
-					c.LoadOrder = append(c.LoadOrder, x.Name)
-				}
+		if h.KernelModules != nil {
+			mods, err := h.KernelModules.Closure(c.Modules)
+			if err != nil && c.Refused == "" {
+				c.Refused = "the guest kernel cannot load the cell's modules: " + err.Error()
+			}
+			for _, x := range mods {
+				c.LoadOrder = append(c.LoadOrder, x.Name)
 			}
 		}
+		c.Limits, c.Scale = limits(e), e.Workload.Scale
 		c.Warnings = append(mp.Warnings, h.Survey.Warnings(m)...)
 		c.Facts = mp.Facts
 		if runsAsRoot(e, mp) && len(e.Workload.Command) > 0 {
@@ -320,7 +326,7 @@ func steps(e *spec.Experiment, c *Cell, mp method.Setup) ([]method.Step, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cell %s: %w", c.ID, err)
 	}
-	out = append(out, method.Step{Kind: method.StepBoot, Desc: "boot the guest; the agent loads the packed modules",
+	out = append(out, initramfsStep(c), method.Step{Kind: method.StepBoot, Desc: "boot the guest; the agent loads the packed modules",
 		Commands: [][]string{argv}})
 	out = append(out, after...)
 	mount := method.Step{Kind: method.StepMount, Desc: "present the tree at " + e.Guest.Mountpoint}

@@ -46,11 +46,11 @@ func Tools(ctx context.Context, cache string, e *spec.Experiment) method.Found {
 	}
 	found := method.Found{"qemu": method.FindTool(ctx, q)}
 	for _, c := range cells {
-		m, err := method.Lookup(c.Method)
+		tools, err := c.Tools()
 		if err != nil {
 			continue // Expand names the unknown method
 		}
-		for _, t := range m.Tools(c.Params) {
+		for _, t := range tools {
 			if _, ok := found[t.Name]; !ok {
 				found[t.Name] = method.FindTool(ctx, t)
 			}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/orchestrator/arch"
 	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
@@ -32,7 +31,7 @@ const (
 // phaseOf maps a step kind to the phase its time counts in.
 var phaseOf = map[method.StepKind]results.Phase{
 	method.StepPrepareCache: results.PhasePrepareCache, method.StepBuildImage: results.PhaseBuild,
-	method.StepStartDaemon: results.PhaseStartDaemon, method.StepBoot: results.PhaseBoot,
+	method.StepStartDaemon: results.PhaseStartDaemon, method.StepInitramfs: results.PhaseBoot, method.StepBoot: results.PhaseBoot,
 	method.StepTransfer: results.PhaseTransfer, method.StepMount: results.PhaseMount,
 	method.StepWorkload: results.PhaseWorkload, method.StepTeardown: results.PhaseTeardown,
 }
@@ -75,8 +74,8 @@ func (r *Runner) RunCell(ctx context.Context, c plan.Cell) *results.Cell {
 // runCell runs the cell and returns its state at the end.
 func (r *Runner) runCell(ctx context.Context, c plan.Cell) *cellRun {
 	res := &results.Cell{ID: c.ID, Group: c.Group, Method: c.Method, Params: c.Params, Cache: c.Cache,
-		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: r.Host.Accel,
-		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Scale: r.Exp.Workload.Scale, Start: time.Now()}
+		Repetition: c.Repetition, Phases: map[results.Phase]float64{}, Accel: c.Guest.Accel,
+		Warnings: slices.Clip(c.Warnings), Facts: c.Facts, HostPort: c.HostPort, Scale: c.Scale, Start: time.Now()}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	cr := &cellRun{r: r, c: c, res: res, log: &method.Log{}, abort: abort}
@@ -170,11 +169,13 @@ func (cr *cellRun) create(name string) (*os.File, error) {
 func (cr *cellRun) do(ctx context.Context, s method.Step) error {
 	switch s.Kind {
 	case method.StepPrepareCache:
-		check, err := prepareCache(ctx, cr.c.Cache, cr.r.Host.Tree, cr.r.Matcher)
+		check, err := prepareCache(ctx, cr.c.Cache, cr.r.Tree.Path, cr.r.Tree.Matcher)
 		cr.res.CacheCheck = check
 		return err
 	case method.StepBuildImage, method.StepStartDaemon, method.StepTransfer:
 		return cr.hostStep(ctx, s)
+	case method.StepInitramfs:
+		return cr.initramfs(ctx)
 	case method.StepBoot:
 		return cr.boot(ctx, s)
 	case method.StepMount:
@@ -194,7 +195,7 @@ func (cr *cellRun) hostStep(ctx context.Context, s method.Step) error {
 }
 
 func (cr *cellRun) runHostStep(ctx context.Context, s method.Step) error {
-	env := method.Env{Log: cr.log, Matcher: cr.r.Matcher, Abort: cr.abort}
+	env := method.Env{Log: cr.log, Matcher: cr.r.Tree.Matcher, Abort: cr.abort}
 	if s.Run == nil {
 		return method.RunCommands(ctx, env, s.Commands)
 	}
@@ -230,10 +231,24 @@ func (cr *cellRun) guestSide(ctx context.Context, err error) error {
 	}
 }
 
-// boot writes the cell's initramfs (the cached base archive and the cell's job) where the
-// planned QEMU command expects it, starts the cell's guest and waits for the agent to report;
-// a guest whose agent never spoke is booted again (bootAttempts). Every boot's command is
-// recorded.
+// initramfs writes the cell's initramfs (the cached base archive and the cell's job) where
+// the planned QEMU command expects it.
+func (cr *cellRun) initramfs(ctx context.Context) error {
+	base, mods, err := cr.c.Guest.WriteInitramfs(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(mods))
+	for i, m := range mods {
+		names[i] = m.Name
+	}
+	fmt.Fprintf(cr.log, "initramfs %s: modules %s\n", base, strings.Join(names, " "))
+	return nil
+}
+
+// boot starts the cell's guest from the initramfs its initramfs step wrote and waits for the
+// agent to report; a guest whose agent never spoke is booted again (bootAttempts). Every
+// boot's command is recorded.
 func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	session := cr.c.Guest
 	argv, err := session.Command()
@@ -243,15 +258,6 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	if len(s.Commands) != 1 || !slices.Equal(argv, s.Commands[0]) {
 		return fmt.Errorf("the boot step's commands %q are not the cell's guest's %q", s.Commands, argv)
 	}
-	base, mods, err := session.WriteInitramfs(ctx)
-	if err != nil {
-		return err
-	}
-	names := make([]string, len(mods))
-	for i, m := range mods {
-		names[i] = m.Name
-	}
-	fmt.Fprintf(cr.log, "initramfs %s: modules %s\n", base, strings.Join(names, " "))
 	qlog, err := cr.create(QEMUFile)
 	if err != nil {
 		return err
@@ -264,8 +270,8 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	if err != nil {
 		return err
 	}
-	evc := newCapFile(evlog, EventsFile, cr.r.Exp.Workload.OutputCap, true)
-	outc := newCapFile(out, OutputFile, cr.r.Exp.Workload.OutputCap, false)
+	evc := newCapFile(evlog, EventsFile, cr.c.Limits.OutputCap, true)
+	outc := newCapFile(out, OutputFile, cr.c.Limits.OutputCap, false)
 	cr.capped = append(cr.capped, evc, outc)
 	stdout, stderr := cr.outputs(outc)
 	logs := guest.Logs{QEMU: qlog, Events: evc, Stdout: stdout, Stderr: stderr, Started: func(argv []string) {
@@ -274,11 +280,11 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 	}}
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
-		vm, timeout := session, cr.r.Exp.QEMU.BootTimeout
+		vm, timeout := session, cr.c.Limits.Boot
 		if cr.r.hangFirstBoot > 0 && attempt == 1 {
 			vm.Args, timeout = append(slices.Clone(vm.Args), "-S"), cr.r.hangFirstBoot
 		}
-		silence := cr.r.bootSilence()
+		silence := cr.bootSilence()
 		if attempt == bootAttempts {
 			silence = 0 // the last attempt waits out the boot timeout
 		}
@@ -306,22 +312,10 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 // next time. The time of a hung attempt is not the boot phase's; the cell warns of it.
 const bootAttempts = 2
 
-// BootSilence is how long the console of a guest that prints its boot (arch.Arch.EarlyCon)
-// may stay still before its kernel runs the agent, before the boot is taken as hung
-// (errBootHung) and booted again. On a host loaded 30 to 40 deep, riscv64 kernels went up to
-// about 25 s without a line.
-const BootSilence = time.Minute
-
-// bootSilence is BootSilence for a guest that prints its boot (an arch with an early console,
-// on its default machine), else 0: its console is not watched.
-func (r *Runner) bootSilence() time.Duration {
-	if r.silence != 0 {
-		return r.silence
-	}
-	if a, err := arch.Lookup(r.Exp.Guest.Arch); err == nil && a.EarlyCon != "" && cmp.Or(r.Exp.QEMU.Machine, a.Machine) == a.Machine {
-		return BootSilence
-	}
-	return 0
+// bootSilence is how long the console may stay still in the boot before it is taken as hung
+// (errBootHung): the cell's Limits.BootSilence, 0 for a console not watched.
+func (cr *cellRun) bootSilence() time.Duration {
+	return cmp.Or(cr.r.silence, cr.c.Limits.BootSilence)
 }
 
 // bootOnce starts the guest and waits up to timeout for the agent's modules report; while the
@@ -372,7 +366,7 @@ func (cr *cellRun) mount(ctx context.Context) error {
 		return nil
 	}
 	last := cr.c.Job.Steps[len(cr.c.Job.Steps)-1].Label(len(cr.c.Job.Steps) - 1)
-	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout)
+	deadline := time.Now().Add(cr.c.Limits.Workload)
 	for {
 		ev, err := cr.guest.Next(ctx, deadline, "the guest steps")
 		if err != nil {
@@ -395,10 +389,10 @@ func (cr *cellRun) workload(ctx context.Context) error {
 	if cr.c.Job.Workload.Kind == protocol.WorkloadExec {
 		defer cr.recordLit(filepath.Join(cr.c.Logs, OutputFile)) // also when lit failed
 	}
-	deadline := time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
+	deadline := time.Now().Add(cr.c.Limits.Workload + workloadGrace)
 	var failure error
 	for {
-		ev, err := cr.guest.Next(ctx, deadline, "the workload (timeout "+cr.r.Exp.Workload.Timeout.String()+")")
+		ev, err := cr.guest.Next(ctx, deadline, "the workload (timeout "+cr.c.Limits.Workload.String()+")")
 		if err != nil {
 			if failure != nil {
 				return failure
@@ -414,7 +408,7 @@ func (cr *cellRun) workload(ctx context.Context) error {
 				cr.workloadEnd = ev.At
 				cr.recordMemory(ev.Result)
 				// read-all's digest pass follows, untimed: it gets the workload's time again.
-				deadline = time.Now().Add(cr.r.Exp.Workload.Timeout + workloadGrace)
+				deadline = time.Now().Add(cr.c.Limits.Workload + workloadGrace)
 			}
 		case protocol.EventResult:
 			cr.record(ev.Result)
@@ -491,14 +485,15 @@ func (cr *cellRun) verifyPhase(k method.StepKind) float64 {
 }
 
 func (cr *cellRun) checkDigest() error {
-	if cr.c.Job.Workload.Kind != protocol.WorkloadReadAll || cr.r.Want == nil {
+	want := cr.r.Tree.Want
+	if cr.c.Job.Workload.Kind != protocol.WorkloadReadAll || want == nil {
 		return nil
 	}
-	ok := cr.res.Digest == cr.r.Want.Digest
+	ok := cr.res.Digest == want.Digest
 	cr.res.DigestOK = &ok
 	if !ok {
 		return fmt.Errorf("the guest saw a different tree: digest %s (%d files, %d bytes), host %s (%d files, %d bytes)",
-			cr.res.Digest, cr.res.Guest.Files, cr.res.Guest.Bytes, cr.r.Want.Digest, cr.r.Want.Files, cr.r.Want.Bytes)
+			cr.res.Digest, cr.res.Guest.Files, cr.res.Guest.Bytes, want.Digest, want.Files, want.Bytes)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ const faultTree = `tree:
 
 // faultRun is the outcome of one runFault.
 type faultRun struct {
-	r        *Runner
+	r        *testRunner
 	cells    []*results.Cell
 	runErr   error
 	progress string
@@ -57,11 +57,11 @@ type faultRun struct {
 
 // faultOpts are the choices of a runFault.
 type faultOpts struct {
-	out   string        // the run directory; "" for a new one
-	setup func(*Runner) // called before the cells run
+	out   string            // the run directory; "" for a new one
+	setup func(*testRunner) // called before the cells run
 	// during runs in its own goroutine while the cells run and must return once stop is
 	// closed, which happens when Run returns.
-	during func(r *Runner, stop <-chan struct{})
+	during func(r *testRunner, stop <-chan struct{})
 }
 
 // runFault runs every cell of specYAML with Run, TMPDIR pointing at a directory of its own
@@ -88,7 +88,7 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 	}
 	var progress syncBuffer
 	ctx := context.Background()
-	r, err := New(ctx, e, Options{Out: out, Progress: &progress, Digest: e.Workload.Builtin == "read-all"})
+	r, err := newTestRunner(ctx, e, out, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func runFault(t *testing.T, specYAML string, o faultOpts) faultRun {
 		o.setup(r)
 	}
 	before := hostState(t, r.Host.Tree)
-	cells, err := r.Cells()
+	cells, err := r.cells()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func groupMembers(pgid int) []string {
 // killAtWorkload sends sig to the processes whose command line mentions r's socket directory
 // (QEMU, daemons) each time a cell of r reports its workload's start, until stop is closed,
 // and returns the pids signalled and their process groups.
-func killAtWorkload(r *Runner, stop <-chan struct{}, sig syscall.Signal) (pids, pgids []int) {
+func killAtWorkload(r *testRunner, stop <-chan struct{}, sig syscall.Signal) (pids, pgids []int) {
 	done := map[string]bool{} // events files of cells already handled
 	for {
 		select {
@@ -264,7 +264,7 @@ func TestFaultQEMUKilledMidWorkload(t *testing.T) {
 	var pgids, pids []int
 	start := time.Now()
 	fr := runFault(t, faultSpec("qemu-killed", "9p: {cache: [loose, none]}", faultTree+fmt.Sprintf(hangingWorkload, "5m")),
-		faultOpts{during: func(r *Runner, stop <-chan struct{}) { pids, pgids = killAtWorkload(r, stop, syscall.SIGKILL) }})
+		faultOpts{during: func(r *testRunner, stop <-chan struct{}) { pids, pgids = killAtWorkload(r, stop, syscall.SIGKILL) }})
 	t.Logf("killed %v (process groups %v)", pids, pgids)
 	if len(pids) != 2 || len(fr.cells) != 2 {
 		t.Fatalf("killed %d processes, %d cell results; want 2 of each", len(pids), len(fr.cells))
@@ -381,7 +381,7 @@ workload: {builtin: stat-all, timeout: 5m}
 	}
 	for i, c := range fr.cells {
 		// 9p's scratch disk is sparse and fits; the cell's initrd then does not.
-		phase := map[bool]string{true: "boot: ", false: "build-image: "}[i == 3]
+		phase := map[bool]string{true: "initramfs: ", false: "build-image: "}[i == 3]
 		if c.Status != results.StatusError || !strings.HasPrefix(c.Error, phase) ||
 			!strings.Contains(strings.ToLower(c.Error), "no space left on device") {
 			t.Errorf("%s: %s %q, want status error: a %sfailure for lack of space", c.ID, c.Status, c.Error, phase)
@@ -473,7 +473,7 @@ func TestFaultRootWorkloadWritesHostTree(t *testing.T) {
 		}
 	}
 	fr := runFault(t, faultSpec("hostile", "9p: {}, virtiofs: {}, squashfs: {compression: none}, ext4: {}, erofs: {}, ssh-tar: {}, serial-tar: {}",
-		"tree: {path: "+root+"}\n"+hostileWorkload), faultOpts{setup: func(r *Runner) { r.Choices.Verify = true }})
+		"tree: {path: "+root+"}\n"+hostileWorkload), faultOpts{setup: func(r *testRunner) { r.Choices.Verify = true }})
 	if len(fr.cells) != 7 {
 		t.Fatalf("%d results, want 7", len(fr.cells))
 	}

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -38,7 +40,7 @@ func buildStatic(t testing.TB, pkg, out string) {
 
 // runOne loads the spec (written into a temp dir beside tree), makes a Runner and runs the
 // spec's first cell. It fails the test if any process of the cell outlives it.
-func runOne(t testing.TB, specYAML string, setup func(*Runner)) (*results.Cell, *Runner) {
+func runOne(t testing.TB, specYAML string, setup func(*testRunner)) (*results.Cell, *testRunner) {
 	t.Helper()
 	r, cells := startRunner(t, specYAML, setup)
 	res := r.RunCell(context.Background(), cells[0])
@@ -58,7 +60,7 @@ func runOne(t testing.TB, specYAML string, setup func(*Runner)) (*results.Cell, 
 // startRunner writes specYAML into a new directory, loads it and probes the host as `run`
 // does, with the run directory beside the spec (the host digest too, for read-all); setup may
 // change the runner before the cells are planned. The runner is closed when the test ends.
-func startRunner(t testing.TB, specYAML string, setup func(*Runner)) (*Runner, []plan.Cell) {
+func startRunner(t testing.TB, specYAML string, setup func(*testRunner)) (*testRunner, []plan.Cell) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "spec.yaml")
@@ -69,7 +71,7 @@ func startRunner(t testing.TB, specYAML string, setup func(*Runner)) (*Runner, [
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(context.Background(), e, Options{Out: filepath.Join(dir, "out"), Digest: e.Workload.Builtin == "read-all"})
+	r, err := newTestRunner(context.Background(), e, filepath.Join(dir, "out"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +79,43 @@ func startRunner(t testing.TB, specYAML string, setup func(*Runner)) (*Runner, [
 	if setup != nil {
 		setup(r)
 	}
-	cells, err := r.Cells()
+	cells, err := r.cells()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r, cells
+}
+
+// testRunner is a run as `vmfsbench run` makes one: what the probe found, the choices the
+// cells are planned with, and the runner. A test may change the first two before it plans.
+type testRunner struct {
+	*Runner
+	*probe.Result
+	Choices plan.Choices
+	exp     *spec.Experiment
+}
+
+// newTestRunner probes the host for e as `vmfsbench run` does (the host digest too, for
+// read-all) and makes a runner into out.
+func newTestRunner(ctx context.Context, e *spec.Experiment, out string, progress io.Writer) (*testRunner, error) {
+	var p *Progress
+	if progress != nil {
+		p = NewProgress(progress)
+	}
+	found, err := probe.Host(ctx, e, probe.Options{Logf: p.Logf, Digest: e.Workload.Builtin == "read-all"})
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := NewDirs(out, found.Host.Tree)
+	if err != nil {
+		return nil, err
+	}
+	return &testRunner{Runner: NewRunner(TreeOf(found), dirs, p), Result: found, exp: e}, nil
+}
+
+// cells plans the run's cells, as `vmfsbench run` does after the probe.
+func (r *testRunner) cells() ([]plan.Cell, error) {
+	return plan.Expand(r.exp, r.Host, r.Dirs, r.Choices)
 }
 
 // processesMentioning lists the pids whose command line contains s.
@@ -122,7 +156,7 @@ func TestReadAllOver9pMatchesHostDigest(t *testing.T) {
   synthetic: {files: 600, bytes: 3MiB, seed: 11}
   exclude: [.git, "build/*", "!build/stage2cross"]
 workload: {builtin: read-all, timeout: 5m}
-`), func(r *Runner) { r.Choices.Verify = true })
+`), func(r *testRunner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}
@@ -207,7 +241,7 @@ func TestHungBootBootsAgain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res, r := runOne(t, specWith("5m", `tree: {path: `+execTree(t)+`}
 workload: {command: [./exitprog, "0"], cwd: bin, timeout: 5m}
-`), func(r *Runner) { r.hangFirstBoot, r.silence = tc.first, tc.silent })
+`), func(r *testRunner) { r.hangFirstBoot, r.silence = tc.first, tc.silent })
 			if res.Status != results.StatusOK {
 				t.Fatalf("status %s, error %s", res.Status, res.Error)
 			}
@@ -256,23 +290,23 @@ func TestFaultsEndAsCellErrors(t *testing.T) {
 		name     string
 		boot     string
 		workload string
-		setup    func(*Runner)
+		setup    func(*testRunner)
 		want     string
 		within   time.Duration
 	}{
 		{"workload fails", "5m", `{command: [./exitprog, "3"], cwd: bin, timeout: 5m}`, nil,
 			"workload: agent: workload exited with status 3", failsFast},
-		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Choices.Fault = "panic" },
+		{"agent panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *testRunner) { r.Choices.Fault = "panic" },
 			"agent panic", failsFast},
-		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Choices.Fault = "kernel-panic" },
+		{"kernel panics", "5m", `{builtin: read-all, timeout: 5m}`, func(r *testRunner) { r.Choices.Fault = "kernel-panic" },
 			"guest kernel panic", failsFast},
-		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *Runner) { r.Choices.Fault = "hang" },
+		{"agent hangs", "5m", `{builtin: read-all, timeout: 5s}`, func(r *testRunner) { r.Choices.Fault = "hang" },
 			"timed out", failsFast},
-		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Agent = silent },
+		{"guest never reports", "15s", `{builtin: read-all, timeout: 5m}`, func(r *testRunner) { r.Host.Agent = silent },
 			"boot: timed out after 15s waiting for the agent to start (boot timeout 15s); the guest's console is empty", 90 * time.Second},
 		// QEMU refuses to start: said as such, not as a wait up to the boot timeout, with its
 		// own words from qemu.log.
-		{"qemu refuses the kernel", "5m", `{builtin: read-all, timeout: 5m}`, func(r *Runner) { r.Host.Kernel = garbage },
+		{"qemu refuses the kernel", "5m", `{builtin: read-all, timeout: 5m}`, func(r *testRunner) { r.Host.Kernel = garbage },
 			"boot: qemu exited | after it started, before the guest's agent said anything: it did not boot the guest (not a boot timeout) (qemu-system-x86_64 (pid |" +
 				"exit status 1); qemu says: qemu: linux kernel too old to load a ram disk", 30 * time.Second},
 	} {
@@ -316,7 +350,7 @@ tree:
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`, func(r *Runner) { r.Choices.Verify = true })
+`, func(r *testRunner) { r.Choices.Verify = true })
 	if r.Host.Tree != root {
 		t.Fatalf("the runner used tree %s, not %s", r.Host.Tree, root)
 	}

@@ -57,7 +57,7 @@ workload:
   command: [llvm-lit, -sv, --order=lexical, --time-tests, .]
   env: {PATH: "/usr/lib/llvm-15/bin:/usr/local/bin:/usr/bin:/bin", HOME: /home/user}
   timeout: 10m
-`, func(r *Runner) { r.Choices.Verify = true })
+`, func(r *testRunner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}

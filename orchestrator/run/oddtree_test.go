@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -123,7 +124,7 @@ func TestOddTreeEveryMethod(t *testing.T) {
   exclude: [.git, "build/*", "!build/stage2cross"]
   owner: {uid: 1001, gid: 1001}
 workload: {builtin: read-all, timeout: 5m}
-`), faultOpts{setup: func(r *Runner) { r.Choices.Verify = true }})
+`), faultOpts{setup: func(r *testRunner) { r.Choices.Verify = true }})
 	if len(fr.cells) != 7 {
 		t.Fatalf("%d results, want 7", len(fr.cells))
 	}
@@ -188,7 +189,7 @@ func TestSparseFileInImages(t *testing.T) {
 	images := map[string]int64{} // method -> largest image seen in its work directory
 	fr := runFault(t, faultSpec("sparse", "squashfs: {compression: none}, erofs: {compression: lz4}, ext4: {}",
 		"tree: {path: "+root+"}\nworkload: {builtin: stat-all, timeout: 5m}\n"),
-		faultOpts{during: func(r *Runner, stop <-chan struct{}) { watchImages(r, stop, images) }})
+		faultOpts{during: func(r *testRunner, stop <-chan struct{}) { watchImages(r, stop, images) }})
 	size, err := method.MeasureTree(context.Background(), root, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +230,7 @@ func sparseTree(t *testing.T, root string) {
 
 // watchImages records, until stop, the disk use of the largest file in each cell's work
 // directory, by method.
-func watchImages(r *Runner, stop <-chan struct{}, out map[string]int64) {
+func watchImages(r *testRunner, stop <-chan struct{}, out map[string]int64) {
 	for {
 		ms, _ := filepath.Glob(filepath.Join(r.Dirs.Run, "work", "*", "tree.*"))
 		for _, p := range ms {
@@ -294,10 +295,9 @@ func TestTreeNoMethodCanCarry(t *testing.T) {
 				t.Fatal(err)
 			}
 			tmp := isolateTmp(t)
-			r, err := New(context.Background(), e, Options{Out: filepath.Join(t.TempDir(), "out")})
+			_, err = probe.Host(context.Background(), e, probe.Options{})
 			if err == nil {
-				r.Close()
-				t.Fatal("New accepted the tree")
+				t.Fatal("the probe accepted the tree")
 			}
 			if !strings.HasPrefix(err.Error(), "the tree "+root+" has 1 entries no method can carry:\n  \"deep/000") || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n%s\nwant it to hold %q", err, tc.want)

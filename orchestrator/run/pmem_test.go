@@ -90,7 +90,7 @@ type hashedCell struct {
 // that the image is hashed when it is built and again at teardown, before it is removed.
 func runHashingImages(t *testing.T, specYAML string) []*hashedCell {
 	t.Helper()
-	r, cells := startRunner(t, specYAML, func(r *Runner) { r.Choices.Verify = true })
+	r, cells := startRunner(t, specYAML, func(r *testRunner) { r.Choices.Verify = true })
 	ctx := context.Background()
 	var out []*hashedCell
 	for _, c := range cells {

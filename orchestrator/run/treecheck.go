@@ -41,20 +41,20 @@ func (e *TreeChangedError) Unwrap() error { return ErrTreeChanged }
 
 // takeFingerprint fingerprints the runner's tree with its exclusions.
 func (r *Runner) takeFingerprint(ctx context.Context) (*tree.Fingerprint, error) {
-	return tree.TakeFingerprint(ctx, r.Host.Tree, r.Matcher)
+	return tree.TakeFingerprint(ctx, r.Tree.Path, r.Tree.Matcher)
 }
 
 // checkTree fingerprints the tree again and fails with a *TreeChangedError when it is not the
-// run's (r.TreeAtStart); with no fingerprint to compare with (a plan), it checks nothing.
+// run's (Tree.AtStart); with no fingerprint to compare with (a plan), it checks nothing.
 func (r *Runner) checkTree(ctx context.Context, since string) error {
-	if r.TreeAtStart == nil {
+	if r.Tree.AtStart == nil {
 		return nil
 	}
 	now, err := r.takeFingerprint(ctx)
 	if err != nil {
 		return err
 	}
-	if c := r.TreeAtStart.Diff(now); !c.Empty() {
+	if c := r.Tree.AtStart.Diff(now); !c.Empty() {
 		return &TreeChangedError{Since: since, Changes: c}
 	}
 	return nil
@@ -62,10 +62,10 @@ func (r *Runner) checkTree(ctx context.Context, since string) error {
 
 // TreeStamp is what run.json records of the run's tree fingerprint.
 func (r *Runner) TreeStamp() *results.TreeStamp {
-	if r.TreeAtStart == nil {
+	if r.Tree.AtStart == nil {
 		return nil
 	}
-	return &results.TreeStamp{Fingerprint: r.treeDigest(), Entries: len(r.TreeAtStart.Stamps)}
+	return &results.TreeStamp{Fingerprint: r.treeDigest(), Entries: len(r.Tree.AtStart.Stamps)}
 }
 
 // AdoptTree compares the tree as the runner found it with the fingerprint the run directory
@@ -75,13 +75,13 @@ func (r *Runner) TreeStamp() *results.TreeStamp {
 // run.json and the report to state. Without a fingerprint of its own (no tree to take one
 // of), the runner adopts nothing.
 func (r *Runner) AdoptTree(dir string, accept bool) (*results.TreeChange, error) {
-	if r.TreeAtStart == nil {
+	if r.Tree.AtStart == nil {
 		return nil, nil
 	}
 	file := filepath.Join(dir, FingerprintFile)
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, writeFingerprint(file, r.TreeAtStart)
+		return nil, writeFingerprint(file, r.Tree.AtStart)
 	}
 	if err != nil {
 		return nil, err
@@ -90,16 +90,16 @@ func (r *Runner) AdoptTree(dir string, accept bool) (*results.TreeChange, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	c := old.Diff(r.TreeAtStart)
+	c := old.Diff(r.Tree.AtStart)
 	if c.Empty() {
 		return nil, nil
 	}
 	if !accept {
 		return nil, &TreeChangedError{Since: "the run started", Changes: c}
 	}
-	change := &results.TreeChange{Time: time.Now().UTC(), From: old.Digest(), To: r.TreeAtStart.Digest(),
+	change := &results.TreeChange{Time: time.Now().UTC(), From: old.Digest(), To: r.Tree.AtStart.Digest(),
 		Paths: c.Count(), Brief: c.Brief(briefPaths)}
-	return change, writeFingerprint(file, r.TreeAtStart)
+	return change, writeFingerprint(file, r.Tree.AtStart)
 }
 
 func writeFingerprint(file string, f *tree.Fingerprint) error {
@@ -112,24 +112,11 @@ func writeFingerprint(file string, f *tree.Fingerprint) error {
 
 // treeDigest is TreeAtStart's digest, "" without one.
 func (r *Runner) treeDigest() string {
-	if r.TreeAtStart == nil {
+	if r.Tree.AtStart == nil {
 		return ""
 	}
 	if r.treeSum == "" {
-		r.treeSum = r.TreeAtStart.Digest()
+		r.treeSum = r.Tree.AtStart.Digest()
 	}
 	return r.treeSum
-}
-
-// emptyTree refuses a tree that holds no file or symlink after its exclusions: every cell
-// would measure nothing, and say ok.
-func (r *Runner) emptyTree() error {
-	if s := r.Host.Size; s.Files+s.Symlinks > 0 {
-		return nil
-	}
-	if len(r.Exp.Tree.Exclude) > 0 {
-		return fmt.Errorf("%s: tree.exclude leaves no file of %s (%d rules): every cell would measure an empty tree; loosen the rules",
-			r.Exp.File, r.Host.Tree, len(r.Exp.Tree.Exclude))
-	}
-	return fmt.Errorf("%s: the tree %s holds no file: every cell would measure an empty tree", r.Exp.File, r.Host.Tree)
 }

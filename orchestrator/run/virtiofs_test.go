@@ -72,7 +72,7 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 				testenv.Missing(t, "the %s virtiofsd (make test fetches Debian 13's): %v", tc.daemon, d.Err)
 			}
 			var before string
-			res, r := runOne(t, virtiofsSpec("cache: "+cache+", daemon: "+tc.daemon, "5m"), func(r *Runner) { before = treeState(t, r.Host.Tree) })
+			res, r := runOne(t, virtiofsSpec("cache: "+cache+", daemon: "+tc.daemon, "5m"), func(r *testRunner) { before = treeState(t, r.Host.Tree) })
 			if res.Status != results.StatusOK {
 				t.Fatalf("cell failed: %s", res.Error)
 			}
@@ -111,7 +111,7 @@ func TestReadAllOverVirtiofs(t *testing.T) {
 	}
 }
 
-func hostLog(t *testing.T, r *Runner, res *results.Cell) string {
+func hostLog(t *testing.T, r *testRunner, res *results.Cell) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(r.Dirs.Run, "logs", plan.FileName(res.ID), HostFile))
 	if err != nil {
@@ -131,7 +131,7 @@ func TestVirtiofsdDyingFailsTheCell(t *testing.T) {
 	const timeout = 5 * time.Minute
 	killed := make(chan []int, 1)
 	var killedAt time.Time // written before the send on killed
-	res, r := runOne(t, virtiofsSpec("cache: never", timeout.String()), func(r *Runner) {
+	res, r := runOne(t, virtiofsSpec("cache: never", timeout.String()), func(r *testRunner) {
 		go func() {
 			pids := killDaemonAtWorkload(r, 5*time.Minute)
 			killedAt = time.Now()
@@ -163,7 +163,7 @@ func TestVirtiofsdDyingFailsTheCell(t *testing.T) {
 
 // killDaemonAtWorkload waits until the guest reports the workload's start and SIGKILLs every
 // virtiofsd of the run. It returns the pids killed, none if it gave up.
-func killDaemonAtWorkload(r *Runner, within time.Duration) []int {
+func killDaemonAtWorkload(r *testRunner, within time.Duration) []int {
 	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		evs, _ := filepath.Glob(filepath.Join(r.Dirs.Run, "logs", "*", EventsFile))
 		started := false
@@ -215,7 +215,7 @@ func TestVirtiofsOwners(t *testing.T) {
 	needGuest(t)
 	needVirtiofsd(t)
 	res, _ := runOne(t, strings.Replace(virtiofsSpec("cache: always", "5m"), "tree:\n", "tree:\n  owner: {uid: 1001, gid: 1001}\n", 1),
-		func(r *Runner) { r.Choices.Verify = true })
+		func(r *testRunner) { r.Choices.Verify = true })
 	if res.Status != results.StatusOK {
 		t.Fatalf("cell failed: %s", res.Error)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tmpdir"
@@ -94,18 +95,21 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 		return usageError{err}
 	}
 	if *xf.show {
-		r, c, err := planOne(ctx, n, run.Options{Lenient: true})
+		found, err := probe.Host(ctx, n, probe.Options{Lenient: true})
+		if err != nil {
+			return usageError{err}
+		}
+		c, err := execCell(n, found.Host, plan.PlanDirs)
 		if err != nil {
 			return err
 		}
-		defer r.Close()
 		plan.WriteText(stdout, n, []plan.Cell{c})
 		for _, s := range c.Steps {
 			if len(s.Images) > 0 {
-				fmt.Fprintf(stdout, "\nimage cache: the %s step is skipped when %s holds an image of the unchanged tree\n", s.Kind, imageDir(r.Cache, n, c))
+				fmt.Fprintf(stdout, "\nimage cache: the %s step is skipped when %s holds an image of the unchanged tree\n", s.Kind, imageDir(found.Host.Cache, n, c))
 			}
 		}
-		for _, note := range r.Notes() {
+		for _, note := range found.Notes {
 			fmt.Fprintf(stdout, "NOTE: %s\n", note)
 		}
 		return nil
@@ -124,19 +128,31 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 		return usageError{err}
 	}
 	defer os.RemoveAll(dir)
-	r, c, err := planOne(ctx, n, run.Options{Progress: prog, Out: dir})
+	// probe -> plan -> check -> run.
+	progress := run.NewProgress(prog)
+	defer progress.Close()
+	found, err := probe.Host(ctx, n, probe.Options{Logf: progress.Logf})
+	if err != nil {
+		return usageError{err}
+	}
+	dirs, err := run.NewDirs(dir, found.Host.Tree)
+	if err != nil {
+		return usageError{err}
+	}
+	r := run.NewRunner(run.TreeOf(found), dirs, progress)
+	defer r.Close()
+	c, err := execCell(n, found.Host, dirs)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	if err := run.CheckTools([]plan.Cell{c}, "", r.Host, n.Guest.Arch); err != nil {
+	if err := probe.CheckTools([]plan.Cell{c}, "", found.Host, n.Guest.Arch); err != nil {
 		return usageError{err}
 	}
 	x := run.ExecIO{Stdout: stdout, Stderr: stderr}
 	if slices.ContainsFunc(c.Steps, func(s method.Step) bool { return len(s.Images) > 0 }) {
-		// The fingerprint New took; the cell checks the tree against it after the build.
-		x.Images = &run.ImageCache{Dir: imageDir(r.Cache, n, c), Tree: r.TreeAtStart.Digest(), Salt: imageSalt(n, c, r.Host), Keep: keptImages,
-			Note: func(f string, a ...any) { r.Progress.Logf(f, a...) }}
+		// The fingerprint the probe took; the cell checks the tree against it after the build.
+		x.Images = &run.ImageCache{Dir: imageDir(found.Host.Cache, n, c), Tree: found.TreeAtStart.Digest(), Salt: imageSalt(n, c, found.Host), Keep: keptImages,
+			Note: progress.Logf}
 	}
 	res := r.Exec(ctx, c, x)
 	if res.Status >= 0 && strings.Contains(res.Cell.Error, run.ErrTreeChanged.Error()) {
@@ -156,19 +172,15 @@ func execute(ctx context.Context, e *spec.Experiment, xf execFlags, req plan.Exe
 	return errors.New(res.Cell.Error)
 }
 
-// planOne probes the host for n, narrowed by plan.ForExec, and plans its one cell.
-func planOne(ctx context.Context, n *spec.Experiment, o run.Options) (*run.Runner, plan.Cell, error) {
-	r, err := run.New(ctx, n, o)
+// execCell plans the one cell of n, narrowed by plan.ForExec, on host h with the
+// directories d.
+func execCell(n *spec.Experiment, h plan.Host, d plan.Dirs) (plan.Cell, error) {
+	// The user's command, not a measurement: no lit report added.
+	cells, err := plan.Expand(n, h, d, plan.Choices{AsGiven: true})
 	if err != nil {
-		return nil, plan.Cell{}, usageError{err}
+		return plan.Cell{}, usageError{err}
 	}
-	r.Choices.AsGiven = true // the user's command, not a measurement: no lit report added
-	cells, err := r.Cells()
-	if err != nil {
-		r.Close()
-		return nil, plan.Cell{}, usageError{err}
-	}
-	return r, cells[0], nil
+	return cells[0], nil
 }
 
 // imageDir is where exec keeps the images of the cell's method variant of spec e.
@@ -181,8 +193,8 @@ func imageDir(cache string, e *spec.Experiment, c plan.Cell) string {
 // versions of the method's tools.
 func imageSalt(e *spec.Experiment, c plan.Cell, h plan.Host) string {
 	s := fmt.Sprintf("exclude %q owner %v", e.Tree.Exclude, e.Tree.Owner)
-	if m, err := method.Lookup(c.Method); err == nil {
-		for _, t := range m.Tools(method.Params(c.Params)) {
+	if tools, err := c.Tools(); err == nil {
+		for _, t := range tools {
 			s += fmt.Sprintf(" %s=%q", t.Name, h.Tools[t.Name].Version)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/run"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/results"
@@ -93,17 +94,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *only != "" && !slices.ContainsFunc(ids, func(c plan.Cell) bool { ok, _ := path.Match(*only, c.ID); return ok }) {
 		return usagef("--only %q matches no cell of %s (a * does not match a /; cell IDs look like %s)", *only, specFile, ids[0].ID)
 	}
-	r, err := run.New(ctx, e, run.Options{Progress: stderr, Digest: e.Workload.Builtin == "read-all"})
+	// probe -> plan -> check -> run.
+	progress := run.NewProgress(stderr)
+	defer progress.Close()
+	found, err := probe.Host(ctx, e, probe.Options{Logf: progress.Logf, Digest: e.Workload.Builtin == "read-all"})
 	if err != nil {
 		return usageError{err}
 	}
-	defer r.Close()
-	r.Choices = plan.Choices{Verify: *verify}
-	planned, err := r.Cells()
+	choices := plan.Choices{Verify: *verify}
+	planned, err := plan.Expand(e, found.Host, plan.PlanDirs, choices)
 	if err != nil {
 		return usageError{err}
 	}
-	if err := run.CheckTools(planned, *only, r.Host, e.Guest.Arch); err != nil {
+	if err := probe.CheckTools(planned, *only, found.Host, e.Guest.Arch); err != nil {
 		return usageError{err}
 	}
 	if dir == "" {
@@ -127,9 +130,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer od.Close()
 	}
-	if err := r.UseDir(dir); err != nil {
+	dirs, err := run.NewDirs(dir, found.Host.Tree)
+	if err != nil {
 		return usageError{err}
 	}
+	r := run.NewRunner(run.TreeOf(found), dirs, progress)
+	defer r.Close()
 	// The cells are checked against the tree as it is now, which must be the run's.
 	change, err := r.AdoptTree(dir, *acceptTree)
 	if err != nil {
@@ -140,8 +146,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	specAbs, _ := filepath.Abs(specFile)
 	meta, err := results.CollectMeta(ctx, results.MetaOptions{Dir: dir, Spec: e.Name, SpecFile: specAbs,
-		Reference: e.Reference, Arch: e.Guest.Arch, Accel: r.Host.Accel,
-		AccelReason: r.Host.AccelReason, GuestKernel: r.Kernel.Version, Tools: toolVersions(r.Host.Tools), Scale: e.Workload.Scale})
+		Reference: e.Reference, Arch: e.Guest.Arch, Accel: found.Host.Accel,
+		AccelReason: found.Host.AccelReason, GuestKernel: found.Kernel.Version, Tools: toolVersions(found.Host.Tools), Scale: e.Workload.Scale})
 	if err != nil {
 		return usageError{err}
 	}
@@ -155,7 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "vmfsbench run: the tree changed since the run started (%d paths: %s); going on with it as told (--accept-tree-change)\n", change.Paths, change.Brief)
 	}
 	meta.Only = *only
-	meta.AccelProbe = r.AccelProbe
+	meta.AccelProbe = found.AccelProbe
 	if shard.Count > 0 {
 		// The first shard writes run.json; each cell records its own node.
 		if _, err := run.WriteMetaOnce(dir, meta); err != nil {
@@ -166,7 +172,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	r.Meta = meta
 	// The cells run exactly as planned here, with the run's directories.
-	cells, err := r.Cells()
+	cells, err := plan.Expand(e, found.Host, dirs, choices)
 	if err != nil {
 		return usageError{err}
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
-	"github.com/vmfsbench/vmfsbench/orchestrator/run"
+	"github.com/vmfsbench/vmfsbench/orchestrator/probe"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/synthetic"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
@@ -182,13 +182,11 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// The host is probed as a run probes it, so the plan shows the commands a run executes,
 	// with $RUN and $SOCKETS for the run's directories; what is not there yet is noted.
-	r, err := run.New(ctx, e, run.Options{Lenient: true})
+	found, err := probe.Host(ctx, e, probe.Options{Lenient: true})
 	if err != nil {
 		return usageError{err}
 	}
-	defer r.Close()
-	r.Choices = plan.Choices{Verify: *verify}
-	cells, err := r.Cells()
+	cells, err := plan.Expand(e, found.Host, plan.PlanDirs, plan.Choices{Verify: *verify})
 	if err != nil {
 		return usageError{err}
 	}
@@ -200,10 +198,10 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Name  string      `json:"name"`
 			Notes []string    `json:"notes,omitempty"`
 			Cells []plan.Cell `json:"cells"`
-		}{e.File, e.Name, r.Notes(), cells})
+		}{e.File, e.Name, found.Notes, cells})
 	}
 	plan.WriteText(stdout, e, cells)
-	for _, n := range r.Notes() {
+	for _, n := range found.Notes {
 		fmt.Fprintf(stdout, "NOTE: %s\n", n)
 	}
 	return nil

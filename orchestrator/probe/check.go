@@ -1,4 +1,4 @@
-package run
+package probe
 
 import (
 	"fmt"
@@ -13,8 +13,8 @@ import (
 )
 
 // CheckTools makes sure, before any cell runs, that every host tool the cells whose ID
-// matches only ("" for all) will run was found by the host probe, and that the command of
-// every boot step is on PATH. Its error names each missing tool, where known its Debian
+// matches only ("" for all) will run was found by the host probe (Host), and that the command
+// of every boot step is on PATH: the check between the plan and the run. Its error names each missing tool, where known its Debian
 // package, and the cells that need it.
 func CheckTools(cells []plan.Cell, only string, h plan.Host, guestArch string) error {
 	need := map[string][]string{} // problem -> cell IDs
@@ -31,11 +31,11 @@ func CheckTools(cells []plan.Cell, only string, h plan.Host, guestArch string) e
 				continue
 			}
 		}
-		m, err := method.Lookup(c.Method)
+		tools, err := c.Tools()
 		if err != nil {
 			return err
 		}
-		for _, t := range m.Tools(method.Params(c.Params)) {
+		for _, t := range tools {
 			if ht, ok := h.Tools[t.Name]; !ok || ht.Err != nil {
 				what := t.Name + " was not probed"
 				if ok {
