@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,12 +16,15 @@ import (
 	"github.com/vmfsbench/vmfsbench/results"
 )
 
-// TestPlanIsWhatRuns runs one cell of every kind of host step (an image build with an
-// exclusion list and an owner, a daemon, a scratch disk, a port forward, a stream) and of
-// every device (blk, pmem, 9p, vhost-user-fs, virtio-serial, user net) for real,
-// then checks that every host command each cell recorded is, with the run's directories
-// put back as placeholders, the command `vmfsbench plan --json` prints for that cell, in
-// the same order and in the same step.
+// TestPlanIsWhatRuns runs one cell of every method and of every kind of host step (an image
+// build with an exclusion list and an owner, on the ext4 route the plan picks here, a
+// daemon, a scratch disk, a port forward, a stream) and of every device (blk as -drive and as
+// -blockdev with an iothread, pmem read-only and private, 9p, vhost-user-fs, virtio-serial,
+// user net) for real, then checks that every host command each cell recorded is, with the
+// run's directories put back as placeholders, the command `vmfsbench plan --json` prints for
+// that cell, in the same order and in the same step, and that the plan writes each cell's
+// initramfs in a step of its own before the boot. The two pmem and -blockdev cells cost
+// about 2 of its minutes under TCG.
 func TestPlanIsWhatRuns(t *testing.T) {
 	needGuest(t)
 	needVirtiofsdCLI(t)
@@ -38,7 +42,9 @@ workload: {builtin: read-all, timeout: 5m}
 cache: [asis]
 methods:
   - squashfs: {upper: disk}
+  - squashfs: {iothread: true, queues: 2}
   - ext4: {}
+  - ext4: {device: pmem}
   - erofs: {compression: none, device: pmem}
   - 9p: {}
   - virtiofs: {cache: always}
@@ -63,8 +69,8 @@ methods:
 	if len(planned.Notes) > 0 {
 		t.Errorf("the plan has notes after a run: %v", planned.Notes)
 	}
-	if len(planned.Cells) != 7 {
-		t.Fatalf("%d planned cells, want 7", len(planned.Cells))
+	if len(planned.Cells) != 9 {
+		t.Fatalf("%d planned cells, want 9", len(planned.Cells))
 	}
 	sockets := regexp.MustCompile(regexp.QuoteMeta(tmp) + `/vmfsbench\.[^/]+`)
 	for _, pc := range planned.Cells {
@@ -75,8 +81,9 @@ methods:
 		if res.Status != results.StatusOK {
 			t.Errorf("%s: %s", res.ID, res.Error)
 		}
-		var want []string
+		var want, kinds []string
 		for _, s := range pc.Steps {
+			kinds = append(kinds, string(s.Kind))
 			for _, argv := range s.Commands {
 				want = append(want, string(s.Kind)+": "+strings.Join(argv, " "))
 			}
@@ -91,6 +98,9 @@ methods:
 		}
 		if len(want) == 0 || !strings.HasPrefix(want[len(want)-1], "boot: ") {
 			t.Errorf("%s: the plan has no QEMU command last: %q", pc.ID, want)
+		}
+		if i := slices.Index(kinds, "boot"); i < 1 || kinds[i-1] != "initramfs" {
+			t.Errorf("%s: the plan's steps %q do not write the initramfs right before the boot", pc.ID, kinds)
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s: the run's commands\n%s\ndiffer from the plan's\n%s", pc.ID, strings.Join(got, "\n"), strings.Join(want, "\n"))
