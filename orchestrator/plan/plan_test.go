@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -16,21 +17,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// fixedHost and fixedDirs make plan output independent of the machine: a host probe's
-// findings typed in, the C virtiofsd among them, and for daemon: rust the Rust daemon that
-// `vmfsbench tool fetch virtiofsd` fetched, run through its own loader.
-var (
-	fetchedRoot = "/cache/vmfsbench/debroot/virtiofsd/root"
-	fixedHost   = Host{Tree: "/src/tree", Hidden: []string{".git"}, Kernel: "/boot/vmlinuz", Modules: "/lib/modules/6.1.0",
-		Tools: method.Found{"virtiofsd": {Path: "/usr/lib/qemu/virtiofsd", Version: "virtiofsd version 7.2.22",
-			Detail: method.Virtiofsd{Path: "/usr/lib/qemu/virtiofsd", Flavor: method.FlavorC}},
-			"virtiofsd rust": {Path: fetchedRoot + "/usr/libexec/virtiofsd", Version: "virtiofsd 1.13.2 (rust)",
-				Detail: method.Virtiofsd{Path: fetchedRoot + "/usr/libexec/virtiofsd", Flavor: method.FlavorRust, Version: "virtiofsd 1.13.2",
-					Loader: []string{fetchedRoot + "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "--library-path", fetchedRoot + "/usr/lib/x86_64-linux-gnu"},
-					Origin: "virtiofsd 1.13.2-1+deb13u1 from Debian trixie, fetched into /cache/vmfsbench/debroot/virtiofsd"}}},
-		CanMount: true, Accel: "tcg"}
-	fixedDirs = Dirs{Run: "/runs/demo/20261124-101500", Sockets: "/tmp/vmfsbench.XXXXXX", HostPort: func() int { return PlanHostPort }}
-)
+// fixedHost and fixedDirs make plan output independent of the machine (GoldenHost).
+var fixedHost, fixedDirs = GoldenHost, GoldenDirs
 
 func load(t *testing.T, file string) *spec.Experiment {
 	t.Helper()
@@ -61,81 +49,77 @@ func hermetic(t *testing.T) (home string) {
 	return home
 }
 
-// writeGolden compares the text plan of cells with testdata/<name>.txt, HOME shown as ~.
-func writeGolden(t *testing.T, name, home string, e *spec.Experiment, cells []Cell) {
-	t.Helper()
-	var txt bytes.Buffer
-	WriteText(&txt, e, cells)
-	golden(t, "testdata/"+name+".txt", bytes.ReplaceAll(txt.Bytes(), []byte(home), []byte("~")))
-}
-
-// oneCellSpec is the spec of one method's cell: the seed study's exclusions and owner, an
-// x86_64 guest, read-all, an empty host cache.
-const oneCellSpec = `version: 1
-name: one-cell
-tree:
-  path: /src/tree
-  exclude: [.git, build/*, "!build/stage2cross"]
-  owner: {uid: 1001, gid: 1001}
-guest: {arch: x86_64, mountpoint: /root/llvm-project}
-workload: {builtin: read-all}
-cache: [empty]
-methods:
-  - %s: {%s}
-`
-
-// TestPlanGolden prints, as text, the plan of a one-cell spec for every method with its
-// default parameters and once more for each other value of its device, and the plan of the
-// seed study, and compares each with testdata/<cell>.txt (rewritten with -update). Each
-// golden is one cell a reviewer reads whole; the sweeps are only more of the same cells.
+// TestPlanGolden: each method's golden is an example in its test, beside it in
+// orchestrator/method: the plan of a one-cell spec with its defaults and once more for each
+// other value of its device (WriteOneCell), which `go test` checks. This finds each, fails
+// for a method without one, and with -update rewrites their output. The seed study's plan is
+// testdata/seed-llvm-riscv64.txt. Every golden leaves out the parameters at their defaults
+// (WriteGolden), so a parameter added with a default that changes no command changes none.
 func TestPlanGolden(t *testing.T) {
 	home := hermetic(t)
-	written := map[string]bool{"testdata/seed-llvm-riscv64.txt": true}
+	tests, _ := filepath.Glob("../method/*_test.go")
+	src := map[string]string{}
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src[f] = string(b)
+	}
 	for _, name := range method.Names() {
 		m, err := method.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases := map[string]string{name: ""}
+		cases := []string{""}
 		for _, d := range m.Params() {
-			if d.Name != "device" {
-				continue
-			}
 			for _, v := range d.Enum {
-				if v != d.Default {
-					cases[name+".device="+v] = "device: " + v
+				if d.Name == "device" && v != d.Default {
+					cases = append(cases, "device: "+v)
 				}
 			}
 		}
-		for file, params := range cases {
-			written["testdata/"+file+".txt"] = true
-			t.Run(file, func(t *testing.T) {
-				e, err := spec.Parse("one-cell.yaml", fmt.Appendf(nil, oneCellSpec, name, params))
-				if err != nil {
-					t.Fatal(err)
+		for _, params := range cases {
+			call := fmt.Sprintf("plan.WriteOneCell(os.Stdout, method.%s{}.Name(), %q)\n\t// Output:\n", reflect.TypeOf(m).Name(), params)
+			var b bytes.Buffer
+			if err := WriteOneCell(&b, name, params); err != nil {
+				t.Fatalf("%s {%s}: %v", name, params, err)
+			}
+			found := false
+			for f, text := range src {
+				i := strings.Index(text, call)
+				if i < 0 {
+					continue
 				}
-				cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
-				if err != nil {
-					t.Fatal(err)
+				found = true
+				start := i + len(call)
+				end := start + strings.Index(text[start:], "}\n")
+				want := "\t// " + strings.ReplaceAll(strings.TrimSuffix(b.String(), "\n"), "\n", "\n\t// ") + "\n"
+				want = strings.ReplaceAll(want, "\t// \n", "\t//\n")
+				if text[start:end] != want && *update {
+					src[f] = text[:start] + want + text[end:]
+					if err := os.WriteFile(f, []byte(src[f]), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
-				if len(cells) != 1 {
-					t.Fatalf("%d cells, want 1", len(cells))
-				}
-				writeGolden(t, file, home, e, cells)
-			})
+			}
+			if !found {
+				t.Errorf("no example of ../method shows the golden of %s {%s}: its test wants a function calling %s, whose output -update writes",
+					name, params, strings.TrimSuffix(strings.SplitN(call, "\n", 2)[0], "\n"))
+			}
 		}
 	}
-	t.Run("seed-llvm-riscv64", func(t *testing.T) {
-		e := load(t, "../../specs/seed-llvm-riscv64.yaml")
-		cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeGolden(t, "seed-llvm-riscv64", home, e, cells)
-	})
+	e := load(t, "../../specs/seed-llvm-riscv64.yaml")
+	cells, err := Expand(e, fixedHost, fixedDirs, Choices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txt bytes.Buffer
+	WriteGolden(&txt, e, cells)
+	golden(t, "testdata/seed-llvm-riscv64.txt", bytes.ReplaceAll(txt.Bytes(), []byte(home), []byte("~")))
 	files, _ := filepath.Glob("testdata/*.txt")
 	for _, f := range files {
-		if !written[f] {
+		if f != "testdata/seed-llvm-riscv64.txt" {
 			t.Errorf("%s is the golden of no plan here: remove it", f)
 		}
 	}

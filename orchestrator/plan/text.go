@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/param"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 )
@@ -14,6 +15,12 @@ import (
 // WriteText prints the plan for people: the experiment, then each cell with its parameters,
 // modules, warnings and steps, host commands prefixed with `$`, guest commands with `guest#`.
 func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
+	writeText(w, e, cells, false)
+}
+
+// writeText is WriteText; given leaves out of each params line the parameters at their
+// defaults.
+func writeText(w io.Writer, e *spec.Experiment, cells []Cell, given bool) {
 	reps := "repetition"
 	if e.Repetitions > 1 {
 		reps += "s"
@@ -43,7 +50,12 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 		fmt.Fprintf(w, "\ncell %d/%d %s\n", i+1, len(cells), c.ID)
 		var ps []string
 		for _, k := range slices.Sorted(maps.Keys(c.Params)) {
-			ps = append(ps, fmt.Sprintf("%s=%v", k, c.Params[k]))
+			if !given || !isDefault(c.Method, k, c.Params[k]) {
+				ps = append(ps, fmt.Sprintf("%s=%v", k, c.Params[k]))
+			}
+		}
+		if given && len(ps) == 0 {
+			ps = []string{"(the defaults)"}
 		}
 		fmt.Fprintf(w, "  params   %s\n", strings.Join(ps, " "))
 		fmt.Fprintf(w, "  modules  %s\n", strings.Join(c.Modules, " "))
@@ -66,4 +78,18 @@ func WriteText(w io.Writer, e *spec.Experiment, cells []Cell) {
 			}
 		}
 	}
+}
+
+// isDefault says whether v is the default of method m's parameter name.
+func isDefault(m, name string, v any) bool {
+	impl, err := method.Lookup(m)
+	if err != nil {
+		return false
+	}
+	for _, d := range impl.Params() {
+		if d.Name == name {
+			return d.FormatValue(v) == d.FormatValue(d.Default)
+		}
+	}
+	return false
 }
