@@ -310,7 +310,10 @@ func (cr *cellRun) boot(ctx context.Context, s method.Step) error {
 // timeout. Under TCG a guest kernel now and then hangs early in its boot (seen in CI: riscv64
 // right after OpenSBI, x86_64 with an empty console) while the same cell boots in seconds the
 // next time. The time of a hung attempt is not the boot phase's; the cell warns of it.
-const bootAttempts = 2
+// Three: the study's riscv64 guest (2 harts, load 6 on 2 cores) hung twice in a row at
+// "smp: Bringing up secondary CPUs" in one cell of 3; a watched console costs a minute an
+// attempt.
+const bootAttempts = 3
 
 // bootSilence is how long the console may stay still in the boot before it is taken as hung
 // (errBootHung): the cell's Limits.BootSilence, 0 for a console not watched.
