@@ -17,8 +17,8 @@ all: build
 
 # build cross-builds the guest agent (a static Linux /init) for every guest architecture into
 # $(AGENTS), then builds vmfsbench with them embedded: the binary runs from anywhere, without
-# the checkout or Go. The agents' flags are agentBuildFlags of guestinit/initramfs/agent.go.
-AGENTS      := guestinit/initramfs/agents
+# the checkout or Go. The agents' flags are agentBuildFlags of orchestrator/initramfs/agent.go.
+AGENTS      := orchestrator/initramfs/agents
 AGENT_ARCHS := amd64 arm64 riscv64
 
 build: agents

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"golang.org/x/sys/unix"
 )
 

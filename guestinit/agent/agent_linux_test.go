@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/mountinfo"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 )
 
 // litReport reads lit's JSON report (llvm-lit -o FILE) and returns every test's name, result

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 )
 
 // TestLitReport reads a report lit 14 wrote (-o) for a four-test suite: one test of each of

@@ -14,7 +14,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 )
 
 func main() {

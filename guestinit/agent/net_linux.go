@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"golang.org/x/sys/unix"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/internal/treewalk"
 	"golang.org/x/sys/unix"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/guestinit/sshd"
 )
 

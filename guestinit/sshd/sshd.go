@@ -11,18 +11,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vmfsbench/vmfsbench/internal/sshwire"
 	"io"
 	"net"
 	"path"
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"golang.org/x/crypto/ssh"
 )
-
-// KeyExchanges are the key exchanges both ends allow: the modern two, nothing with SHA-1.
-var KeyExchanges = []string{ssh.KeyExchangeMLKEM768X25519, ssh.KeyExchangeCurve25519}
 
 // Version is the server's identification string.
 const Version = "SSH-2.0-vmfsbench"
@@ -73,7 +71,7 @@ func New(s protocol.Step, extract ExtractFunc, logf func(format string, args ...
 	}
 	want := allowed.Marshal()
 	cfg := &ssh.ServerConfig{
-		Config: ssh.Config{KeyExchanges: KeyExchanges},
+		Config: ssh.Config{KeyExchanges: sshwire.KeyExchanges},
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if !bytes.Equal(key.Marshal(), want) {
 				return nil, errors.New("sshd: key not authorized")
@@ -196,7 +194,7 @@ func (srv *Server) session(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh
 		go ssh.DiscardRequests(reqs)
 		var res protocol.Result
 		var n int64
-		target, err := ParseTarCommand(cmd.Command)
+		target, err := sshwire.ParseTarCommand(cmd.Command)
 		if err == nil && target != srv.target {
 			err = fmt.Errorf("target %s is not the step's %s", target, srv.target)
 		}
@@ -214,39 +212,4 @@ func (srv *Server) session(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh
 		return true, res, n, err
 	}
 	return false, protocol.Result{}, 0, nil
-}
-
-// ParseTarCommand returns TARGET of the only command the server runs, `tar -x -C TARGET`:
-// single spaces between the words, TARGET an absolute, clean path, bare or in single quotes
-// (with no quote inside).
-func ParseTarCommand(cmd string) (string, error) {
-	const prefix = "tar -x -C "
-	if !strings.HasPrefix(cmd, prefix) {
-		return "", fmt.Errorf("not %q", prefix+"TARGET")
-	}
-	target := cmd[len(prefix):]
-	if len(target) >= 2 && target[0] == '\'' && target[len(target)-1] == '\'' {
-		target = target[1 : len(target)-1]
-		if strings.Contains(target, "'") {
-			return "", errors.New("a quote inside the quoted target")
-		}
-	} else if i := strings.IndexFunc(target, func(r rune) bool { return !shellSafe(r) }); i >= 0 {
-		return "", fmt.Errorf("character %q in the target needs quoting", target[i])
-	}
-	if !path.IsAbs(target) || path.Clean(target) != target || target == "/" {
-		return "", fmt.Errorf("target %q is not an absolute, clean path below /", target)
-	}
-	return target, nil
-}
-
-// TarCommand is the command ParseTarCommand accepts for target.
-func TarCommand(target string) string {
-	if strings.IndexFunc(target, func(r rune) bool { return !shellSafe(r) }) < 0 {
-		return "tar -x -C " + target
-	}
-	return "tar -x -C '" + target + "'"
-}
-
-func shellSafe(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)
 }

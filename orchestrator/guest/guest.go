@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 )
 

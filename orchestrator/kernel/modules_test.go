@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
-	"github.com/vmfsbench/vmfsbench/guestinit/sshd"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
+	"github.com/vmfsbench/vmfsbench/internal/sshwire"
 )
 
 // sshSecret is drawn once per process; every cell's keys derive from it and the cell's work
@@ -110,7 +110,7 @@ func sendSSH(ctx context.Context, t sshTarget, src tarSource) (streamStats, erro
 	}
 	var stderr tailBuffer
 	sess.Stdout, sess.Stderr = &stderr, &stderr
-	cmd := sshd.TarCommand(t.dir)
+	cmd := sshwire.TarCommand(t.dir)
 	if err := sess.Start(cmd); err != nil {
 		return st, fmt.Errorf("ssh %s: %s: %w", t.addr, cmd, err)
 	}
@@ -181,7 +181,7 @@ func dialSSH(ctx context.Context, t sshTarget) (*ssh.Client, int, error) {
 				return nil
 			},
 			HostKeyAlgorithms: []string{t.hostKey.Type()},
-			Config:            ssh.Config{KeyExchanges: sshd.KeyExchanges},
+			Config:            ssh.Config{KeyExchanges: sshwire.KeyExchanges},
 		}
 		if t.cipher != "" {
 			cfg.Ciphers = []string{t.cipher}

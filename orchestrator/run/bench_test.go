@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
-	"github.com/vmfsbench/vmfsbench/guestinit/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 	"github.com/vmfsbench/vmfsbench/orchestrator/guest"
 	"github.com/vmfsbench/vmfsbench/orchestrator/kernel"

@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vmfsbench/vmfsbench/guestinit/initramfs"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/plan"
 )

@@ -38,7 +38,7 @@ func TestStandaloneBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
 	}
-	agent, err := os.ReadFile(filepath.Join(repo, "guestinit/initramfs/agents/agent-amd64"))
+	agent, err := os.ReadFile(filepath.Join(repo, "orchestrator/initramfs/agents/agent-amd64"))
 	must(t, err)
 
 	// Away from the checkout: the binary, the spec and the results in a directory of their

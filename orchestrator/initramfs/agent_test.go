@@ -18,9 +18,9 @@ import (
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
 )
 
-const testAgentPkg = "./guestinit/initramfs/testdata/agentmain"
+const testAgentPkg = "./orchestrator/initramfs/testdata/agentmain"
 
-var testAgentSources = []string{"guestinit/initramfs/testdata/agentmain"}
+var testAgentSources = []string{"orchestrator/initramfs/testdata/agentmain"}
 
 var (
 	agentCache string // shared by the tests of one run, removed by TestMain
@@ -77,7 +77,7 @@ func TestModuleRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// This test runs in guestinit/initramfs of the module.
+	// This test runs in orchestrator/initramfs of the module.
 	wd, _ := os.Getwd()
 	if want := filepath.Dir(filepath.Dir(wd)); root != want {
 		t.Errorf("moduleRoot() = %s, want %s", root, want)
@@ -204,7 +204,7 @@ func TestBuildAgentErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = buildAgent(context.Background(), t.TempDir(), "amd64", root, "./guestinit/initramfs/testdata/nosuchpkg", testAgentSources)
+	_, err = buildAgent(context.Background(), t.TempDir(), "amd64", root, "./orchestrator/initramfs/testdata/nosuchpkg", testAgentSources)
 	if err == nil || !strings.Contains(err.Error(), "nosuchpkg") {
 		t.Errorf("building a missing package: error = %v", err)
 	}
