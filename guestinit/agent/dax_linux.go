@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/internal/mountinfo"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 )
 
 // deviceWait bounds the wait for a DAX mount's device: the nvdimm bus registers a

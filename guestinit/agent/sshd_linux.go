@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/vmfsbench/vmfsbench/internal/protocol"
 	"github.com/vmfsbench/vmfsbench/guestinit/sshd"
+	"github.com/vmfsbench/vmfsbench/internal/protocol"
 )
 
 // sshdStep serves the "sshd" step: it listens on s.Listen and extracts the one session's

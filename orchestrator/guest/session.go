@@ -16,8 +16,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/internal/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/qemu"
 )
 

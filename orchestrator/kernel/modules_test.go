@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/internal/testenv"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 )
 
 // realKernel returns the cached Debian kernel, fetching it when CI is set.

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/internal/protocol"
+	"github.com/vmfsbench/vmfsbench/orchestrator/initramfs"
 	"github.com/vmfsbench/vmfsbench/orchestrator/method"
 	"github.com/vmfsbench/vmfsbench/orchestrator/spec"
 	"github.com/vmfsbench/vmfsbench/orchestrator/tree"
